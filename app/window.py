@@ -1,0 +1,310 @@
+"""The main window: pages in tabs, menus and shortcuts, the model picker, a status bar with
+the active model and the compute device, and geometry and choices remembered between runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from app.model_manager import ModelManager
+from app.pages.draw import DrawPage
+from app.settings import open_settings, value
+from app.workers import run_task
+from lenet_core import __version__
+from lenet_core.bundle import DEFAULT_MODEL, SUFFIX
+from lenet_core.paths import APP_NAME, resource_path, user_models_dir
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    status_message = Signal(str)
+
+    def __init__(self, model: str | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(APP_NAME)
+        icon = resource_path("icons", "lenet-studio.png")
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.settings = open_settings()
+        self.models = ModelManager(self)
+        self.models.listing_changed.connect(self._fill_model_picker)
+        self.models.model_changed.connect(self._on_model_changed)
+        self.models.load_failed.connect(self._on_model_failed)
+        self.models.loading.connect(lambda name: self.statusBar().showMessage(f"Loading model {name}…", 3000))
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.draw_page = DrawPage()
+        self.pages: list[QWidget] = [self.draw_page]
+        self.tabs.addTab(self.draw_page, "&Draw")
+        self._add_optional_pages()
+        self.setCentralWidget(self.tabs)
+
+        self._build_toolbar()
+        self._build_menus()
+        self._build_status_bar()
+        self._restore_settings()
+        self.models.refresh()
+        self._initial_model = model or value(self.settings, "model/last", DEFAULT_MODEL, str)
+
+    def _add_optional_pages(self) -> None:
+        """Pages that build on the Draw page's machinery; each is its own module."""
+        try:
+            from app.pages.photo import PhotoPage
+        except ImportError:
+            PhotoPage = None  # noqa: N806
+        if PhotoPage is not None:
+            self.photo_page = PhotoPage(self)
+            self.pages.append(self.photo_page)
+            self.tabs.addTab(self.photo_page, "&Photo")
+        try:
+            from app.pages.train import TrainPage
+        except ImportError:
+            TrainPage = None  # noqa: N806
+        if TrainPage is not None:
+            self.train_page = TrainPage(self)
+            self.pages.append(self.train_page)
+            self.tabs.addTab(self.train_page, "&Train")
+
+    # --- start-up -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Called once the window is shown: load the model and probe the device off the GUI thread."""
+        self.models.activate(self._initial_model)
+        self._device_task = run_task(_probe_device)
+        self._device_task.signals.result.connect(self._on_device)
+
+    @Slot(object)
+    def _on_device(self, text: str) -> None:
+        self.training_device = text
+        self.device_label.setText(f"Recognition: LiteRT (CPU) · Training: {text}")
+
+    # --- toolbar and menus ----------------------------------------------------------------------
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Model")
+        toolbar.setObjectName("modelToolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(QLabel(" Model: "))
+        self.model_picker = QComboBox()
+        self.model_picker.setObjectName("modelPicker")
+        self.model_picker.setMinimumContentsLength(28)
+        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_picker.setToolTip("The network that reads your characters (shipped models and your own)")
+        self.model_picker.activated.connect(self._on_model_picked)
+        toolbar.addWidget(self.model_picker)
+        self.addToolBar(toolbar)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.open_image_action = QAction("&Open Image…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.open_image_action.triggered.connect(self.open_image)
+        self.open_image_action.setEnabled(hasattr(self, "photo_page"))
+        file_menu.addAction(self.open_image_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        edit_menu = menu.addMenu("&Edit")
+        for action in (self.draw_page.undo_action, self.draw_page.redo_action, self.draw_page.clear_action):
+            edit_menu.addAction(action)
+
+        self.model_menu = menu.addMenu("&Model")
+        self.model_group = QActionGroup(self)
+        self.model_group.setExclusive(True)
+        self.open_model_action = QAction("Open Model &File…", self, shortcut=QKeySequence("Ctrl+M"))
+        self.open_model_action.triggered.connect(self.open_model_file)
+        self.show_models_action = QAction("Show &User Models Folder", self)
+        self.show_models_action.triggered.connect(self._show_models_folder)
+
+        view_menu = menu.addMenu("&View")
+        for index in range(self.tabs.count()):
+            action = QAction(self.tabs.tabText(index).replace("&", ""), self, shortcut=QKeySequence(f"Ctrl+{index + 1}"))
+            action.setData(index)
+            action.triggered.connect(self._go_to_tab)
+            view_menu.addAction(action)
+
+        help_menu = menu.addMenu("&Help")
+        about = QAction("&About LeNet Studio", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    @Slot()
+    def _go_to_tab(self) -> None:
+        self.tabs.setCurrentIndex(int(self.sender().data()))
+
+    def _build_status_bar(self) -> None:
+        self.model_label = QLabel("No model")
+        self.model_label.setObjectName("modelStatus")
+        self.device_label = QLabel("Recognition: LiteRT (CPU)")
+        self.training_device = ""
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+    # --- models ---------------------------------------------------------------------------------
+
+    @Slot()
+    def _fill_model_picker(self) -> None:
+        active = self.models.recognizer.bundle.path if self.models.recognizer else None
+        self.model_picker.blockSignals(True)
+        self.model_picker.clear()
+        for action in self.model_group.actions():
+            self.model_group.removeAction(action)
+        self.model_menu.clear()
+        for bundle in self.models.bundles:
+            label = bundle.name + ("" if bundle.shipped else "  (yours)")
+            self.model_picker.addItem(label, str(bundle.path))
+            self.model_picker.setItemData(self.model_picker.count() - 1, bundle.describe(), Qt.ItemDataRole.ToolTipRole)
+            action = QAction(label, self, checkable=True)
+            action.setData(str(bundle.path))
+            action.setChecked(bundle.path == active)
+            action.triggered.connect(self._on_model_action)
+            self.model_group.addAction(action)
+            self.model_menu.addAction(action)
+        self.model_menu.addSeparator()
+        self.model_menu.addAction(self.open_model_action)
+        self.model_menu.addAction(self.show_models_action)
+        self._select_active_in_picker()
+        self.model_picker.blockSignals(False)
+
+    def _select_active_in_picker(self) -> None:
+        if self.models.recognizer is None:
+            return
+        path = str(self.models.recognizer.bundle.path)
+        index = self.model_picker.findData(path)
+        if index < 0:  # a model opened from a file outside the folders
+            self.model_picker.addItem(f"{self.models.recognizer.name}  (file)", path)
+            index = self.model_picker.count() - 1
+        self.model_picker.setCurrentIndex(index)
+        for action in self.model_group.actions():
+            action.setChecked(action.data() == path)
+
+    @Slot(int)
+    def _on_model_picked(self, index: int) -> None:
+        self.models.activate(self.model_picker.itemData(index))
+
+    @Slot()
+    def _on_model_action(self) -> None:
+        self.models.activate(self.sender().data())
+
+    @Slot()
+    def open_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Model", str(user_models_dir()), f"LeNet Studio models (*{SUFFIX});;All files (*)")
+        if path:
+            self.models.activate(path)
+
+    @Slot()
+    def _show_models_folder(self) -> None:
+        folder = user_models_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            QMessageBox.warning(self, "Models folder", f"{folder} cannot be created: {error}")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    @Slot(object)
+    def _on_model_changed(self, recognizer) -> None:
+        bundle = recognizer.bundle
+        accuracy = f" · {bundle.accuracy:.1%} test accuracy" if bundle.accuracy is not None else ""
+        self.model_label.setText(f"{bundle.name} · {len(bundle.classes)} classes{accuracy}")
+        self.model_label.setToolTip(f"{bundle.describe()}\n{bundle.path}")
+        self.settings.setValue("model/last", str(bundle.path) if not bundle.shipped else bundle.name)
+        self.model_picker.blockSignals(True)
+        self._select_active_in_picker()
+        self.model_picker.blockSignals(False)
+        for page in self.pages:
+            if hasattr(page, "set_recognizer"):
+                page.set_recognizer(recognizer)
+        self.statusBar().showMessage(f"Using {bundle.name}", 3000)
+
+    @Slot(str)
+    def _on_model_failed(self, message: str) -> None:
+        self._select_active_in_picker()
+        if self.models.recognizer is None and self._initial_model != DEFAULT_MODEL:
+            # The remembered model is gone: fall back to the shipped default, and say so.
+            self.statusBar().showMessage(f"{message} — using the shipped model instead", 8000)
+            self._initial_model = DEFAULT_MODEL
+            self.models.activate(DEFAULT_MODEL)
+            return
+        kept = f"\n\nStill using {self.models.recognizer.name}." if self.models.recognizer else ""
+        QMessageBox.warning(self, "Model not loaded", f"This model cannot be used:\n{message}{kept}")
+
+    # --- files ----------------------------------------------------------------------------------
+
+    @Slot()
+    def open_image(self, path: str | None = None) -> None:
+        if not hasattr(self, "photo_page"):
+            return
+        self.tabs.setCurrentWidget(self.photo_page)
+        if path:
+            self.photo_page.open_path(Path(path))
+        else:
+            self.photo_page.open_dialog()
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Draw, photograph or film a handwritten character and watch a LeNet-5 network read it, "
+            "step by step. Retrain it on EMNIST, MNIST or your own images.</p>"
+            "<p>Recognition runs on LiteRT; training on TensorFlow/Keras.</p>",
+        )
+
+    # --- settings -------------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(980, 680)
+        self.tabs.setCurrentIndex(min(value(self.settings, "window/tab", 0, int), self.tabs.count() - 1))
+        pad_style = value(self.settings, "draw/style", "light-on-dark", str)
+        index = self.draw_page.style_combo.findData(pad_style)
+        if index >= 0:
+            self.draw_page.style_combo.setCurrentIndex(index)
+        self.draw_page.width_slider.setValue(value(self.settings, "draw/pen_width", 16, int))
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/tab", self.tabs.currentIndex())
+        self.settings.setValue("draw/style", self.draw_page.style_combo.currentData())
+        self.settings.setValue("draw/pen_width", self.draw_page.width_slider.value())
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:
+        for page in self.pages:
+            if hasattr(page, "confirm_close") and not page.confirm_close():
+                event.ignore()
+                return
+        self.save_settings()
+        for page in self.pages:
+            if hasattr(page, "shutdown"):
+                page.shutdown()
+        event.accept()
+
+
+def _probe_device() -> str:
+    from lenet_core.training import probe_device
+
+    return probe_device()

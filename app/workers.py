@@ -1,0 +1,189 @@
+"""The one home of background work in the GUI (the napari/Orange pattern).
+
+`run_task` runs a function on a pool thread; the function gets a `TaskState` to report
+progress and to see whether cancellation was asked for, and knows nothing of Qt. Results,
+progress and errors come back through queued signals. `LatestOnly` serves interactive
+requests (live prediction while drawing): one request runs at a time and a newer request
+replaces any that waits, so stale work is dropped, never queued up.
+
+Connect these signals only to slots of QObjects that live in the GUI thread: a lambda or a
+plain function connected to a worker's signal runs in the worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+
+
+class TaskState:
+    """What a background function may touch: a cancel flag and a progress reporter."""
+
+    def __init__(self, report: Callable[[Any], None]):
+        self.cancel_event = threading.Event()
+        self._report = report
+
+    def report(self, value: Any) -> None:
+        self._report(value)
+
+    def is_cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+
+class TaskSignals(QObject):
+    progress = Signal(object)
+    result = Signal(object)
+    error = Signal(object)  # the exception
+    finished = Signal()
+
+
+class Task(QRunnable):
+    """A function run on a pool thread; create with `run_task`."""
+
+    def __init__(self, function: Callable[..., Any], args: tuple, with_state: bool):
+        super().__init__()
+        self.setAutoDelete(False)  # the handle outlives run(): signals may still be delivered
+        self.signals = TaskSignals()
+        self.state = TaskState(self.signals.progress.emit)
+        self._function, self._args, self._with_state = function, args, with_state
+        self.done = threading.Event()
+
+    def cancel(self) -> None:
+        self.state.cancel_event.set()
+
+    def run(self) -> None:
+        try:
+            args = (self.state, *self._args) if self._with_state else self._args
+            value = self._function(*args)
+        except BaseException as error:  # noqa: BLE001 - every failure goes to the GUI as a signal
+            error.formatted_traceback = traceback.format_exc()  # type: ignore[attr-defined]
+            self._emit(self.signals.error, error)
+        else:
+            self._emit(self.signals.result, value)
+        finally:
+            self.done.set()
+            self._emit(self.signals.finished)
+
+    @staticmethod
+    def _emit(signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            pass  # the window closed while this ran: nobody is left to tell
+
+
+_pool: QThreadPool | None = None
+_running: set[Task] = set()
+
+
+def pool() -> QThreadPool:
+    global _pool
+    if _pool is None:
+        _pool = QThreadPool()
+        _pool.setMaxThreadCount(4)  # loading, training, evaluation: few and long
+    return _pool
+
+
+def run_task(function: Callable[..., Any], *args: Any, with_state: bool = False) -> Task:
+    """Start `function(*args)` (or `function(state, *args)`) on a pool thread; returns its handle."""
+    task = Task(function, args, with_state)
+    _running.add(task)
+    task.signals.finished.connect(_Forget(task).forget)
+    pool().start(task)
+    return task
+
+
+class _Forget(QObject):
+    def __init__(self, task: Task):
+        super().__init__(task.signals)
+        self._task = task
+
+    @Slot()
+    def forget(self) -> None:
+        _running.discard(self._task)
+
+
+def wait_for_all(timeout_ms: int = 30000) -> bool:
+    """Used on exit: wait for background tasks to finish (after they were asked to cancel)."""
+    for task in list(_running):
+        task.cancel()
+    return pool().waitForDone(timeout_ms)
+
+
+class _LatestWorker(QObject):
+    done = Signal(object, object)  # request token, result (or exception)
+
+    def __init__(self, owner: LatestOnly):
+        super().__init__()
+        self._owner = owner
+
+    @Slot()
+    def work(self) -> None:
+        while True:
+            request = self._owner._take()
+            if request is None:
+                return
+            token, function, args = request
+            try:
+                value = function(*args)
+            except Exception as error:  # noqa: BLE001 - reported to the GUI, never raised here
+                error.formatted_traceback = traceback.format_exc()  # type: ignore[attr-defined]
+                value = error
+            self.done.emit(token, value)
+
+
+class LatestOnly(QObject):
+    """A single background thread that always works on the newest request.
+
+    `submit` returns at once. While a request runs, newer ones replace each other; when it
+    finishes, only the newest waiting one runs. `finished(token, value)` is emitted for each
+    request that ran; `value` is the exception when the function raised.
+    """
+
+    finished = Signal(object, object)
+    _wake = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._pending: tuple | None = None
+        self._busy = False
+        self.dropped = 0
+        self._thread = QThread()
+        self._thread.setObjectName("latest-only")
+        self._worker = _LatestWorker(self)
+        self._worker.moveToThread(self._thread)
+        self._wake.connect(self._worker.work)
+        self._worker.done.connect(self._relay)
+        self._thread.start()
+
+    def submit(self, token: Any, function: Callable[..., Any], *args: Any) -> None:
+        with self._lock:
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = (token, function, args)
+            start = not self._busy
+            self._busy = True
+        if start:
+            self._wake.emit()
+
+    def _take(self) -> tuple | None:
+        with self._lock:
+            request, self._pending = self._pending, None
+            if request is None:
+                self._busy = False
+            return request
+
+    @Slot(object, object)
+    def _relay(self, token: Any, value: Any) -> None:
+        self.finished.emit(token, value)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._pending = None
+        self._thread.quit()
+        self._thread.wait(5000)

@@ -1,0 +1,182 @@
+"""Model bundles: one `.lenet` file (a zip) holding the LiteRT network, its metadata and,
+for retraining, the Keras model. Written atomically; read without TensorFlow.
+
+Also owns where bundles are found: the models shipped in `resources/models/` and the
+user's own in the user data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lenet_core import __version__
+from lenet_core.paths import atomic_write, resource_path, user_models_dir
+
+SUFFIX = ".lenet"
+FORMAT_VERSION = 1
+META_NAME, TFLITE_NAME, KERAS_NAME = "meta.json", "model.tflite", "model.keras"
+DEFAULT_MODEL = "emnist-balanced"
+
+
+class BundleError(ValueError):
+    def __init__(self, path: Path | str, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """What a bundle holds. The networks are read from the file only when asked for, so
+    listing many models stays cheap."""
+
+    path: Path
+    meta: dict[str, Any]
+    shipped: bool = False
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name") or self.path.stem)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.meta["classes"])
+
+    @property
+    def architecture(self) -> str:
+        return str(self.meta.get("architecture", "?"))
+
+    @property
+    def accuracy(self) -> float | None:
+        value = self.meta.get("metrics", {}).get("accuracy")
+        return float(value) if value is not None else None
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.meta.get("training", {}).get("partial", False))
+
+    def describe(self) -> str:
+        accuracy = f", {self.accuracy:.1%} test accuracy" if self.accuracy is not None else ""
+        partial = " (partial run)" if self.partial else ""
+        return f"{self.name}: {len(self.classes)} classes, {self.architecture}{accuracy}{partial}"
+
+    def tflite_bytes(self) -> bytes:
+        return self._member(TFLITE_NAME)
+
+    def keras_bytes(self) -> bytes:
+        return self._member(KERAS_NAME)
+
+    def _member(self, name: str) -> bytes:
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                return archive.read(name)
+        except KeyError:
+            raise BundleError(self.path, f"holds no {name}") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            raise BundleError(self.path, f"cannot be read ({error})") from None
+
+
+@dataclass(frozen=True)
+class ModelListing:
+    """The models a user can pick, and the files that were skipped with the reason."""
+
+    bundles: list[ModelBundle] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def read_bundle(path: Path | str, shipped: bool = False) -> ModelBundle:
+    path = Path(path)
+    if not path.exists():
+        raise BundleError(path, "does not exist")
+    if path.is_dir():
+        raise BundleError(path, "is a folder, not a model file")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            missing = {META_NAME, TFLITE_NAME} - names
+            if missing:
+                raise BundleError(path, f"is not a LeNet Studio model (missing {', '.join(sorted(missing))})")
+            meta = json.loads(archive.read(META_NAME).decode("utf-8"))
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise BundleError(path, f"is not a LeNet Studio model file ({error})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BundleError(path, "has unreadable metadata") from None
+    classes = meta.get("classes") if isinstance(meta, dict) else None
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
+        raise BundleError(path, "metadata lists no classes")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise BundleError(path, f"was written by a newer LeNet Studio (format {meta['format_version']})")
+    return ModelBundle(path, meta, shipped)
+
+
+def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_model: bytes | None = None) -> Path:
+    """Write atomically: an interrupted save leaves any earlier file at `path` intact."""
+    path = Path(path)
+    if path.suffix != SUFFIX:
+        path = path.with_name(path.name + SUFFIX)
+    full_meta = {
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "lenet_studio_version": __version__,
+        **meta,
+    }
+    with atomic_write(path) as handle:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(META_NAME, json.dumps(full_meta, indent=2, ensure_ascii=False))
+            archive.writestr(TFLITE_NAME, tflite)
+            if keras_model is not None:
+                archive.writestr(KERAS_NAME, keras_model)
+    return path
+
+
+def shipped_models_dir() -> Path:
+    return resource_path("models")
+
+
+def list_models(user_dir: Path | None = None) -> ModelListing:
+    """Shipped models first (default first), then the user's; broken files are skipped with a reason."""
+    listing = ModelListing()
+    shipped = sorted(shipped_models_dir().glob(f"*{SUFFIX}"), key=lambda p: (p.stem != DEFAULT_MODEL, p.stem))
+    for path in shipped:
+        try:
+            listing.bundles.append(read_bundle(path, shipped=True))
+        except BundleError as error:
+            listing.skipped.append(str(error))
+    folder = user_dir or user_models_dir()
+    try:
+        user_files = sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
+    except OSError as error:
+        listing.skipped.append(f"{folder}: cannot be read ({error})")
+        user_files = []
+    for path in user_files:
+        try:
+            listing.bundles.append(read_bundle(path))
+        except BundleError as error:
+            listing.skipped.append(str(error))
+    return listing
+
+
+def resolve(name_or_path: str | Path | None, user_dir: Path | None = None) -> ModelBundle:
+    """A model by file path, or by name among the shipped and then the user's models."""
+    if name_or_path is None or str(name_or_path) == "":
+        name_or_path = DEFAULT_MODEL
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix == SUFFIX or candidate.exists() or "/" in str(name_or_path):
+        return read_bundle(candidate)
+    shipped = shipped_models_dir() / f"{name_or_path}{SUFFIX}"
+    if shipped.exists():
+        return read_bundle(shipped, shipped=True)
+    user = (user_dir or user_models_dir()) / f"{name_or_path}{SUFFIX}"
+    if user.exists():
+        return read_bundle(user)
+    known = ", ".join(bundle.name for bundle in list_models(user_dir).bundles) or "none"
+    raise BundleError(name_or_path, f"no such model (available: {known})")
+
+
+def is_shipped_name(name: str) -> bool:
+    return (shipped_models_dir() / f"{name}{SUFFIX}").exists()

@@ -1,0 +1,243 @@
+"""The command line: `train`, `evaluate`, `predict`, `read` and `models` over the same core the
+GUI uses. Errors are one line on stderr and a non-zero exit; other inputs still get processed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _error(message: str) -> None:
+    print(f"lenet-studio: error: {message}", file=sys.stderr)
+
+
+def _options(args):
+    from lenet_core import preprocess
+
+    mode = "drawing" if getattr(args, "drawing", False) else "photo"
+    return preprocess.PipelineOptions(mode=mode, invert=getattr(args, "invert", "auto"))
+
+
+def cmd_predict(args) -> int:
+    from lenet_core.bundle import BundleError
+    from lenet_core.imageio import ImageReadError, read_image
+    from lenet_core.inference import Recognizer
+
+    try:
+        recognizer = Recognizer(args.model)
+    except (BundleError, ValueError) as error:
+        _error(str(error))
+        return EXIT_ERROR
+    failures = 0
+    options = _options(args)
+    for path in args.images:
+        try:
+            image = read_image(path)
+            started = time.perf_counter()
+            prediction = recognizer.recognise(image, options, args.top)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        except ImageReadError as error:
+            _error(str(error))
+            failures += 1
+            continue
+        record = {
+            "path": str(path),
+            "model": recognizer.name,
+            "empty": prediction.empty,
+            "top": [{"char": char, "p": round(p, 5)} for char, p in prediction.top],
+            "ms": round(elapsed_ms, 2),
+        }
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        elif prediction.empty:
+            print(f"{path}: nothing to read (no ink found)", flush=True)
+        else:
+            guesses = "  ".join(f"{char} {p:.1%}" for char, p in prediction.top)
+            print(f"{path}: {guesses}", flush=True)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def cmd_evaluate(args) -> int:
+    import numpy as np
+
+    from lenet_core.bundle import BundleError
+    from lenet_core.datasets import DatasetError, load_dataset
+    from lenet_core.evaluate import evaluate
+    from lenet_core.inference import Recognizer
+
+    try:
+        recognizer = Recognizer(args.model)
+        data = load_dataset(args.data, args.split, args.part)
+    except (BundleError, DatasetError, ValueError) as error:
+        _error(str(error))
+        return EXIT_ERROR
+    if data.classes != recognizer.classes:
+        _error(f"the model has {len(recognizer.classes)} classes but {data.name} has {data.n_classes}; pick a matching split")
+        return EXIT_ERROR
+    if args.limit and len(data) > args.limit:
+        data = data.subset(np.arange(args.limit))
+    started = time.perf_counter()
+    probabilities = recognizer.probabilities_batched(data.images.astype(np.float32) / 255.0)
+    result = evaluate(probabilities, data.labels, data.classes, worst=args.worst)
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(json.dumps({"model": recognizer.name, "data": data.name, **result.summary(), "seconds": round(seconds, 2)}))
+    else:
+        print(f"{recognizer.name} on {data.name}:")
+        print(result.report())
+    return EXIT_OK
+
+
+class _PrintProgress:
+    """Training progress on stderr: one line per epoch, a live line in a terminal."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.live = sys.stderr.isatty()
+
+    def on_start(self, info):
+        if not self.quiet:
+            print(f"{info.architecture}: {info.parameters:,} parameters, {len(info.classes)} classes, device {info.device}", file=sys.stderr)
+
+    def on_batch(self, progress):
+        if self.live and not self.quiet:
+            print(
+                f"\repoch {progress.epoch}/{progress.epochs} batch {progress.batch}/{progress.steps} "
+                f"loss {progress.loss:.4f} acc {progress.accuracy:.3f} {progress.samples_per_second:,.0f}/s ETA {progress.eta_s:,.0f}s ",
+                end="", file=sys.stderr, flush=True,
+            )
+
+    def on_epoch(self, result):
+        if not self.quiet:
+            prefix = "\r" if self.live else ""
+            print(
+                f"{prefix}epoch {result.epoch}: loss {result.loss:.4f} acc {result.accuracy:.4f} "
+                f"val_loss {result.val_loss:.4f} val_acc {result.val_accuracy:.4f} ({result.seconds:.0f}s, lr {result.learning_rate:.2g})",
+                file=sys.stderr, flush=True,
+            )
+
+    def on_log(self, message):
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+
+def cmd_train(args) -> int:
+    import signal
+    import threading
+
+    from lenet_core.datasets import DatasetError
+    from lenet_core.paths import user_models_dir
+    from lenet_core.training import TrainConfig, Trainer, TrainingError
+
+    config = TrainConfig(
+        data=str(args.data), split=args.split, architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.lr, validation_fraction=args.validation, augment=not args.no_augment, seed=args.seed,
+        schedule=args.schedule, label_smoothing=args.label_smoothing, balance_classes=not args.no_balance,
+        max_samples=args.max_samples,
+    )
+    out = Path(args.out) if args.out else user_models_dir() / f"{args.name or 'model'}.lenet"
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: finish the batch, save as partial
+    trainer = Trainer(config, _PrintProgress(args.quiet), stop)
+    try:
+        result = trainer.run()
+    except (DatasetError, TrainingError, ValueError) as error:
+        _error(str(error))
+        return EXIT_ERROR
+    path = result.save(out, args.name or out.stem)
+    summary = result.metadata(args.name or out.stem)
+    print(json.dumps({
+        "saved": str(path), "architecture": config.architecture, "epochs_run": len(result.history), "partial": result.partial,
+        "accuracy": summary["metrics"].get("accuracy"), "weighted_f1": summary["metrics"].get("weighted_f1"),
+        "seconds": round(result.seconds, 1), "device": result.device,
+    }))
+    return EXIT_OK
+
+
+def cmd_models(args) -> int:
+    from lenet_core.bundle import list_models
+
+    listing = list_models()
+    for model in listing.bundles:
+        origin = "shipped" if model.shipped else str(model.path)
+        print(f"{model.describe()}  [{origin}]")
+    for skipped in listing.skipped:
+        print(f"skipped {skipped}", file=sys.stderr)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from lenet_core import __version__
+
+    parser = argparse.ArgumentParser(prog="lenet-studio", description="LeNet Studio: handwriting recognition with LeNet-5 networks.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    predict = commands.add_parser("predict", help="recognise one character per image file")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--model", help="model name or .lenet file (default: emnist-balanced)")
+    predict.add_argument("--top", type=int, default=5, metavar="K", help="how many guesses to print (default 5)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per image")
+    predict.add_argument("--drawing", action="store_true", help="clean drawings: skip the photo thresholding")
+    predict.add_argument("--invert", choices=("auto", "on", "off"), default="auto", help="ink polarity (default auto)")
+    predict.set_defaults(run=cmd_predict)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy, weighted F1 and worst confusions on a data set")
+    evaluate.add_argument("--model", help="model name or .lenet file (default: emnist-balanced)")
+    evaluate.add_argument("--data", required=True, help="data folder, gzip.zip, CSV, .mat or image folder")
+    evaluate.add_argument("--split", help="split name, e.g. balancedx (needed when the source has several)")
+    evaluate.add_argument("--part", default="test", help="train or test (default test)")
+    evaluate.add_argument("--limit", type=int, help="only the first N samples")
+    evaluate.add_argument("--worst", type=int, default=10, help="how many confused pairs to list")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    train = commands.add_parser("train", help="train a network and save it as a model")
+    from lenet_core.models import ARCHITECTURES, DEFAULT_ARCHITECTURE
+
+    train.add_argument("--data", required=True, help="data folder, gzip.zip, CSV, .mat or image folder")
+    train.add_argument("--split", help="split name, e.g. balancedx")
+    train.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCHITECTURE)
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--lr", type=float, help="learning rate (default: the architecture's)")
+    train.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
+    train.add_argument("--validation", type=float, default=0.1, help="validation fraction (default 0.1)")
+    train.add_argument("--no-augment", action="store_true")
+    train.add_argument("--no-balance", action="store_true", help="do not weight rare classes up")
+    train.add_argument("--label-smoothing", type=float, default=0.0)
+    train.add_argument("--max-samples", type=int, help="train on a random subset of N samples")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--name", help="model name (default: the output file's name)")
+    train.add_argument("--out", help="output .lenet file (default: the user's model folder)")
+    train.add_argument("--quiet", action="store_true")
+    train.set_defaults(run=cmd_train)
+
+    listing = commands.add_parser("models", help="list the shipped and user models")
+    listing.set_defaults(run=cmd_models)
+    return parser
+
+
+COMMANDS = ("predict", "evaluate", "train", "models", "read")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,603 @@
+"""Handwriting data sets in every form users download them, read into one `Dataset` value.
+
+Owns the two EMNIST facts everything else relies on: NIST stores each 28×28 record
+transposed (`upright_from_nist`), and labels become characters through the mapping file
+(`read_mapping` / `_classes_for`). Nothing else in the project repeats either.
+
+Sources: a folder of IDX files (NIST or MNIST names, gzipped or not), the NIST `gzip.zip`
+archive read in place, a Kaggle CSV (`label,784 pixels`), a Matlab `.mat` file, and a folder
+of the user's own images with one sub-folder per class.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+import string
+import zipfile
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+
+Orientation = Literal["auto", "transposed", "upright"]
+IMAGE_SIDE = 28
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+DIGITS = tuple(string.digits)
+
+
+class DatasetError(ValueError):
+    """A data file that cannot be used; the message names the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Upright white-on-black uint8 images (N×28×28), labels 0..K-1, and K class characters."""
+
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+    source: str = ""
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 3 or self.images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+            raise ValueError(f"images must be N×28×28, got {self.images.shape}")
+        if self.images.dtype != np.uint8:
+            raise ValueError(f"images must be uint8, got {self.images.dtype}")
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
+        if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= len(self.classes)):
+            raise ValueError("labels out of range of the classes")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.labels, minlength=self.n_classes)
+
+    def subset(self, index: np.ndarray | slice, name: str | None = None) -> Dataset:
+        return Dataset(
+            name=name or self.name,
+            images=self.images[index],
+            labels=self.labels[index],
+            classes=self.classes,
+            source=self.source,
+            notes=self.notes,
+        )
+
+
+@dataclass(frozen=True)
+class SplitInfo:
+    """One split a source offers (e.g. `balancedx`) and the record count of each part."""
+
+    name: str
+    parts: dict[str, int]
+    classes: tuple[str, ...] | None = None
+
+    def describe(self) -> str:
+        counts = ", ".join(f"{part} {count:,}" for part, count in self.parts.items())
+        classes = f", {len(self.classes)} classes" if self.classes else ""
+        return f"{self.name} ({counts}{classes})"
+
+
+# --- the two EMNIST facts -------------------------------------------------------------------
+
+
+def upright_from_nist(records: np.ndarray) -> np.ndarray:
+    """NIST/EMNIST store every 28×28 record transposed; this returns them upright."""
+    return np.ascontiguousarray(records.reshape(-1, IMAGE_SIDE, IMAGE_SIDE).transpose(0, 2, 1))
+
+
+def read_mapping(text: str, path: Path | str) -> dict[int, str]:
+    """EMNIST mapping: `label code` per line, or `label upper lower` for merged letters."""
+    mapping: dict[int, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            values = [int(value) for value in fields]
+        except ValueError:
+            raise DatasetError(path, f"line {number} of the mapping is not numbers: {line!r}") from None
+        if len(values) < 2:
+            raise DatasetError(path, f"line {number} of the mapping has no character code")
+        label, code = values[0], values[1]
+        if label in mapping:
+            raise DatasetError(path, f"label {label} appears twice in the mapping")
+        try:
+            mapping[label] = chr(code)
+        except (ValueError, OverflowError):
+            raise DatasetError(path, f"line {number}: {code} is not a character code") from None
+    if not mapping:
+        raise DatasetError(path, "the mapping file is empty")
+    return mapping
+
+
+def _classes_for(
+    raw_labels: np.ndarray, mapping: dict[int, str] | None, labels_path: str, mapping_hint: str
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Turn raw label values into indices 0..K-1 and the K class characters."""
+    if mapping is None:
+        name = Path(labels_path).name.lower().removeprefix("emnist")
+        digits_by_name = any(word in name for word in ("digit", "mnist"))
+        if digits_by_name or (len(raw_labels) and raw_labels.min() >= 0 and raw_labels.max() <= 9):
+            mapping = {digit: str(digit) for digit in range(10)}  # digits need no mapping file
+        else:
+            raise DatasetError(labels_path, f"no label mapping found ({mapping_hint})")
+    label_values = np.array(sorted(mapping), dtype=np.int64)
+    lookup = np.full(int(label_values.max()) + 1, -1, dtype=np.int64)
+    lookup[label_values] = np.arange(len(label_values))
+    raw = raw_labels.astype(np.int64)
+    outside = (raw < 0) | (raw > label_values.max())
+    indices = np.where(outside, -1, lookup[np.clip(raw, 0, label_values.max())])
+    if (indices < 0).any():
+        bad = sorted(set(raw[indices < 0].tolist()))[:5]
+        raise DatasetError(labels_path, f"labels out of range of the mapping: {bad}")
+    return indices, tuple(mapping[int(value)] for value in label_values)
+
+
+def _is_nist_name(name: str) -> bool:
+    return Path(name).name.lower().startswith("emnist")
+
+
+def _to_upright(records: np.ndarray, name: str, orientation: Orientation) -> np.ndarray:
+    transposed = orientation == "transposed" or (orientation == "auto" and _is_nist_name(name))
+    if transposed:
+        return upright_from_nist(records)
+    return np.ascontiguousarray(records.reshape(-1, IMAGE_SIDE, IMAGE_SIDE))
+
+
+# --- IDX ------------------------------------------------------------------------------------
+
+IDX_IMAGES_MAGIC = 2051
+IDX_LABELS_MAGIC = 2049
+_IDX_NAME = re.compile(
+    r"^(?P<stem>.+?)[-.](?P<kind>images[-.]idx3|labels[-.]idx1)[-.]ubyte(?P<gz>\.gz)?$", re.IGNORECASE
+)
+_NIST_STEM = re.compile(r"^emnist-(?P<split>[a-z0-9]+)-(?P<part>train|test)(?:-(?P<extra>.+))?$", re.I)
+_MNIST_STEM = re.compile(r"^(?P<part>train|t10k|test)$", re.IGNORECASE)
+
+
+def _decompress(data: bytes, name: str) -> bytes:
+    if name.lower().endswith(".gz"):
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:
+            raise DatasetError(name, f"not a complete gzip file ({error})") from None
+    return data
+
+
+def _parse_idx(data: bytes, name: str, magic: int) -> np.ndarray:
+    kind = "images" if magic == IDX_IMAGES_MAGIC else "labels"
+    header_size = 16 if magic == IDX_IMAGES_MAGIC else 8
+    if len(data) < header_size:
+        raise DatasetError(name, f"too short for an IDX {kind} header ({len(data)} bytes)")
+    found = int.from_bytes(data[0:4], "big")
+    if found != magic:
+        raise DatasetError(name, f"wrong magic number {found} (an IDX {kind} file starts with {magic})")
+    count = int.from_bytes(data[4:8], "big")
+    shape: tuple[int, ...] = (count,)
+    if magic == IDX_IMAGES_MAGIC:
+        rows, cols = int.from_bytes(data[8:12], "big"), int.from_bytes(data[12:16], "big")
+        if (rows, cols) != (IMAGE_SIDE, IMAGE_SIDE):
+            raise DatasetError(name, f"images are {rows}×{cols}, expected 28×28")
+        shape = (count, rows * cols)
+    expected = header_size + int(np.prod(shape))
+    if len(data) < expected:
+        raise DatasetError(name, f"truncated: header says {count:,} records, file holds {len(data) - header_size:,} bytes of {expected - header_size:,}")
+    if len(data) > expected:
+        raise DatasetError(name, f"count mismatch: header says {count:,} records but the file is longer")
+    return np.frombuffer(data, np.uint8, offset=header_size).reshape(shape)
+
+
+def _idx_count(data_head: bytes, name: str) -> int:
+    if len(data_head) < 8:
+        raise DatasetError(name, "too short for an IDX header")
+    return int.from_bytes(data_head[4:8], "big")
+
+
+@dataclass
+class _IdxPart:
+    images: str = ""
+    labels: str = ""
+
+
+@dataclass
+class _IdxSplit:
+    name: str
+    parts: dict[str, _IdxPart] = field(default_factory=dict)
+    mapping: str | None = None
+
+
+class _IdxCollection:
+    """IDX files found by name, in a folder or inside a zip archive."""
+
+    kind = "idx"
+
+    def __init__(self, path: Path, names: Sequence[str], opener: Callable[[str], BinaryIO], orientation: Orientation):
+        self.path = path
+        self._open = opener
+        self._orientation = orientation
+        self._splits: dict[str, _IdxSplit] = {}
+        mappings = {Path(name).name.lower(): name for name in names if name.lower().endswith("-mapping.txt")}
+        for name in names:
+            match = _IDX_NAME.match(Path(name).name)
+            if not match:
+                continue
+            stem = match["stem"]
+            nist, mnist = _NIST_STEM.match(stem), _MNIST_STEM.match(stem)
+            if nist:
+                split, part = nist["split"].lower(), nist["part"].lower()
+                if nist["extra"]:
+                    part = f"{part}-{nist['extra']}"
+            elif mnist:
+                split, part = "mnist", "train" if mnist["part"].lower() == "train" else "test"
+            else:
+                split, part = stem, "all"
+            entry = self._splits.setdefault(split, _IdxSplit(split))
+            files = entry.parts.setdefault(part, _IdxPart())
+            if match["kind"].lower().startswith("images"):
+                files.images = name
+            else:
+                files.labels = name
+            entry.mapping = mappings.get(f"emnist-{split}-mapping.txt", entry.mapping)
+
+    def splits(self) -> list[SplitInfo]:
+        infos = []
+        for split in self._splits.values():
+            counts = {}
+            for part, files in sorted(split.parts.items()):
+                if files.images and files.labels:
+                    counts[part] = self._count(files.images)
+            if counts:
+                classes = None
+                if split.mapping:
+                    classes = tuple(read_mapping(self._read(split.mapping).decode("ascii", "replace"), split.mapping).values())
+                infos.append(SplitInfo(split.name, counts, classes))
+        return sorted(infos, key=lambda info: info.name)
+
+    def _read(self, name: str) -> bytes:
+        try:
+            with self._open(name) as handle:
+                return handle.read()
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+            raise DatasetError(name, f"cannot be read ({error})") from None
+
+    def _count(self, name: str) -> int:
+        try:
+            with self._open(name) as raw:
+                stream = gzip.GzipFile(fileobj=raw) if name.lower().endswith(".gz") else raw
+                head = stream.read(8)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+            raise DatasetError(name, f"cannot be read ({error})") from None
+        return _idx_count(head, name)
+
+    def load(self, split: str, part: str) -> Dataset:
+        entry = self._splits.get(split)
+        files = entry.parts.get(part) if entry else None
+        if entry is None or files is None:
+            raise DatasetError(self.path, f"has no {split}/{part} split")
+        if not files.images or not files.labels:
+            missing = "labels" if files.images else "images"
+            raise DatasetError(self.path, f"{split}/{part}: the {missing} file is missing")
+        records = _parse_idx(_decompress(self._read(files.images), files.images), files.images, IDX_IMAGES_MAGIC)
+        raw = _parse_idx(_decompress(self._read(files.labels), files.labels), files.labels, IDX_LABELS_MAGIC)
+        if len(records) != len(raw):
+            raise DatasetError(files.labels, f"count mismatch: {len(raw):,} labels for {len(records):,} images")
+        mapping = None
+        if entry.mapping:
+            mapping = read_mapping(self._read(entry.mapping).decode("ascii", "replace"), entry.mapping)
+        hint = f"expected emnist-{split}-mapping.txt next to it"
+        labels, classes = _classes_for(raw, mapping, files.labels, hint)
+        images = _to_upright(records, Path(files.images).name, self._orientation)
+        return Dataset(f"{split}-{part}", images, labels, classes, source=str(self.path))
+
+
+# --- CSV (Kaggle) --------------------------------------------------------------------------
+
+
+_CSV_NAME = re.compile(r"^(?:emnist-(?P<split>[a-z0-9]+)-(?P<part>train|test)|(?P<mnist>mnist)[-_](?P<mpart>train|test))\.csv$", re.I)
+
+
+class CsvSource:
+    """One or more Kaggle CSV files (`label,p0,...,p783`), optionally with a header row."""
+
+    kind = "csv"
+
+    def __init__(self, path: Path, files: Sequence[Path], orientation: Orientation):
+        self.path = path
+        self._orientation = orientation
+        self._files: dict[tuple[str, str], Path] = {}
+        for file in files:
+            match = _CSV_NAME.match(file.name)
+            if match and match["split"]:
+                key = (match["split"].lower(), match["part"].lower())
+            elif match:
+                key = ("mnist", match["mpart"].lower())
+            else:
+                key = (file.stem, "all")
+            self._files[key] = file
+
+    def _mapping_path(self, split: str, file: Path) -> Path:
+        return file.with_name(f"emnist-{split}-mapping.txt")
+
+    def splits(self) -> list[SplitInfo]:
+        grouped: dict[str, dict[str, int]] = {}
+        classes: dict[str, tuple[str, ...] | None] = {}
+        for (split, part), file in sorted(self._files.items()):
+            with open(file, "rb") as handle:
+                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+                handle.seek(0)
+                first = handle.readline()
+            has_header = bool(first) and not first.split(b",")[0].strip().lstrip(b"-").isdigit()
+            if first and not first.endswith(b"\n"):
+                lines += 1
+            grouped.setdefault(split, {})[part] = lines - int(has_header)
+            mapping_path = self._mapping_path(split, file)
+            if mapping_path.exists():
+                classes[split] = tuple(read_mapping(mapping_path.read_text("ascii", "replace"), mapping_path).values())
+        return [SplitInfo(split, parts, classes.get(split)) for split, parts in grouped.items()]
+
+    def load(self, split: str, part: str) -> Dataset:
+        file = self._files.get((split, part))
+        if file is None:
+            raise DatasetError(self.path, f"has no {split}/{part} split")
+        rows: list[list[int]] = []
+        try:
+            with open(file, newline="") as handle:
+                for number, row in enumerate(csv.reader(handle), start=1):
+                    if not row or (number == 1 and not row[0].strip().lstrip("-").isdigit()):
+                        continue
+                    if len(row) != 1 + IMAGE_SIDE * IMAGE_SIDE:
+                        raise DatasetError(file, f"row {number} has {len(row)} values, expected 785 (label + 784 pixels)")
+                    rows.append([int(value) for value in row])
+        except UnicodeDecodeError:
+            raise DatasetError(file, "is not a text CSV file") from None
+        except ValueError as error:
+            if isinstance(error, DatasetError):
+                raise
+            raise DatasetError(file, f"holds a value that is not an integer ({error})") from None
+        if not rows:
+            raise DatasetError(file, "holds no rows")
+        table = np.asarray(rows, dtype=np.int64)
+        pixels = table[:, 1:]
+        if pixels.min() < 0 or pixels.max() > 255:
+            raise DatasetError(file, "pixel values must be 0..255")
+        mapping_path = self._mapping_path(split, file)
+        mapping = read_mapping(mapping_path.read_text("ascii", "replace"), mapping_path) if mapping_path.exists() else None
+        labels, classes = _classes_for(table[:, 0], mapping, str(file), f"expected {mapping_path.name} next to it")
+        images = _to_upright(pixels.astype(np.uint8), file.name, self._orientation)
+        return Dataset(f"{split}-{part}", images, labels, classes, source=str(file))
+
+
+# --- Matlab (NIST's matlab.zip) --------------------------------------------------------------
+
+
+class MatSource:
+    """An EMNIST Matlab file: a `dataset` struct with `train`, `test` and `mapping`."""
+
+    kind = "mat"
+
+    def __init__(self, path: Path, orientation: Orientation):
+        self.path = path
+        self._orientation = orientation
+        self._content: dict | None = None
+        stem = path.stem.lower()
+        self._split = stem[len("emnist-"):] if stem.startswith("emnist-") else stem
+
+    def _read(self) -> dict:
+        if self._content is not None:
+            return self._content
+        import scipy.io
+
+        try:
+            mat = scipy.io.loadmat(self.path, simplify_cells=True)
+        except Exception as error:  # scipy raises several unrelated types for bad files
+            raise DatasetError(self.path, f"is not a readable Matlab file ({error})") from None
+        data = mat.get("dataset")
+        if not isinstance(data, dict):
+            raise DatasetError(self.path, "has no 'dataset' struct (expected an EMNIST .mat file)")
+        content: dict = {"parts": {}, "mapping": None}
+        mapping = data.get("mapping")
+        if mapping is not None:
+            table = np.atleast_2d(np.asarray(mapping, dtype=np.int64))
+            if table.shape[1] < 2:
+                raise DatasetError(self.path, "the mapping must have a label and a character code per row")
+            content["mapping"] = {int(row[0]): chr(int(row[1])) for row in table}
+        for part in ("train", "test"):
+            entry = data.get(part)
+            if not isinstance(entry, dict):
+                continue
+            images = np.asarray(entry.get("images"))
+            labels = np.asarray(entry.get("labels")).reshape(-1)
+            if images.ndim != 2 or images.shape[1] != IMAGE_SIDE * IMAGE_SIDE:
+                raise DatasetError(self.path, f"{part} images have shape {images.shape}, expected N×784")
+            if len(images) != len(labels):
+                raise DatasetError(self.path, f"count mismatch in {part}: {len(labels):,} labels for {len(images):,} images")
+            content["parts"][part] = (images, labels)
+        if not content["parts"]:
+            raise DatasetError(self.path, "has neither a 'train' nor a 'test' part")
+        self._content = content
+        return content
+
+    def splits(self) -> list[SplitInfo]:
+        content = self._read()
+        classes = tuple(content["mapping"].values()) if content["mapping"] else None
+        return [SplitInfo(self._split, {part: len(v[1]) for part, v in content["parts"].items()}, classes)]
+
+    def load(self, split: str, part: str) -> Dataset:
+        content = self._read()
+        if split != self._split or part not in content["parts"]:
+            raise DatasetError(self.path, f"has no {split}/{part} split")
+        images, raw = content["parts"][part]
+        labels, classes = _classes_for(raw, content["mapping"], str(self.path), "the file has no 'mapping' field")
+        # The Matlab arrays hold the same transposed records as the IDX files.
+        orientation: Orientation = "transposed" if self._orientation == "auto" else self._orientation
+        upright = _to_upright(np.clip(images, 0, 255).astype(np.uint8), self.path.name, orientation)
+        return Dataset(f"{split}-{part}", upright, labels, classes, source=str(self.path))
+
+
+# --- the user's own images ------------------------------------------------------------------
+
+
+class ImageFolderSource:
+    """A folder with one sub-folder per class (the folder name is the character).
+
+    Every image goes through the same preprocessing pipeline as a photo, so the user's
+    samples land in the distribution the network was trained on.
+    """
+
+    kind = "images"
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._classes = sorted(
+            child for child in path.iterdir() if child.is_dir() and not child.name.startswith(".") and self._images_in(child)
+        )
+
+    @staticmethod
+    def _images_in(folder: Path) -> list[Path]:
+        return sorted(file for file in folder.iterdir() if file.suffix.lower() in IMAGE_SUFFIXES)
+
+    def splits(self) -> list[SplitInfo]:
+        total = sum(len(self._images_in(folder)) for folder in self._classes)
+        return [SplitInfo(self.path.name, {"all": total}, tuple(folder.name for folder in self._classes))]
+
+    def load(self, split: str, part: str = "all") -> Dataset:
+        from lenet_core import imageio, preprocess
+
+        images, labels, notes = [], [], []
+        for index, folder in enumerate(self._classes):
+            for file in self._images_in(folder):
+                try:
+                    result = preprocess.run(imageio.read_image(file), preprocess.PHOTO)
+                except imageio.ImageReadError as error:
+                    notes.append(f"skipped {error}")
+                    continue
+                if result.empty:
+                    notes.append(f"skipped {file}: no ink found")
+                    continue
+                images.append(result.as_uint8())
+                labels.append(index)
+        if not images:
+            raise DatasetError(self.path, "holds no readable images in class sub-folders")
+        return Dataset(
+            self.path.name,
+            np.stack(images),
+            np.asarray(labels, dtype=np.int64),
+            tuple(folder.name for folder in self._classes),
+            source=str(self.path),
+            notes=tuple(notes),
+        )
+
+
+# --- finding the right reader ---------------------------------------------------------------
+
+DataSource = _IdxCollection | CsvSource | MatSource | ImageFolderSource
+
+
+def open_source(path: Path | str, orientation: Orientation = "auto") -> DataSource:
+    """Recognise what `path` holds and return a reader that lists and loads its splits."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DatasetError(path, "does not exist")
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".zip":
+            return _open_zip(path, orientation)
+        if suffix == ".csv":
+            return CsvSource(path, [path], orientation)
+        if suffix == ".mat":
+            return MatSource(path, orientation)
+        if _IDX_NAME.match(path.name):
+            return _open_folder(path.parent, orientation)
+        raise DatasetError(path, "is not a data set file (expected a folder, .zip, .csv, .mat or IDX file)")
+    return _open_folder(path, orientation)
+
+
+def _open_folder(path: Path, orientation: Orientation) -> DataSource:
+    files = [file for file in path.iterdir() if file.is_file()]
+    nested = path / "gzip"  # the NIST archive unpacked keeps its files in gzip/
+    if nested.is_dir():
+        files += [file for file in nested.iterdir() if file.is_file()]
+    if any(_IDX_NAME.match(file.name) for file in files):
+        names = [str(file) for file in files]
+        return _IdxCollection(path, names, lambda name: open(name, "rb"), orientation)
+    csvs = [file for file in files if file.suffix.lower() == ".csv"]
+    if csvs:
+        return CsvSource(path, csvs, orientation)
+    mats = [file for file in files if file.suffix.lower() == ".mat"]
+    if len(mats) == 1:
+        return MatSource(mats[0], orientation)
+    zips = [file for file in files if file.suffix.lower() == ".zip"]
+    if len(zips) == 1:
+        return _open_zip(zips[0], orientation)
+    source = ImageFolderSource(path)
+    if source._classes:
+        return source
+    raise DatasetError(path, "holds no IDX, CSV, .mat or zip data and no class sub-folders of images")
+
+
+def _open_zip(path: Path, orientation: Orientation) -> _IdxCollection:
+    try:
+        archive = zipfile.ZipFile(path)
+        names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise DatasetError(path, f"is not a readable zip archive ({error})") from None
+
+    def open_member(name: str) -> BinaryIO:
+        try:
+            return archive.open(name)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise OSError(f"damaged archive member ({error})") from None
+
+    collection = _IdxCollection(path, names, open_member, orientation)
+    if not collection._splits:
+        raise DatasetError(path, "contains no IDX files (expected the NIST gzip.zip)")
+    return collection
+
+
+def load_dataset(path: Path | str, split: str | None = None, part: str = "train", orientation: Orientation = "auto") -> Dataset:
+    """Load one split/part; `split` may be omitted when the source offers exactly one."""
+    source = open_source(path, orientation)
+    infos = source.splits()
+    if split is None:
+        if len(infos) != 1:
+            names = ", ".join(info.name for info in infos) or "none"
+            raise DatasetError(path, f"offers several splits ({names}); name one")
+        split = infos[0].name
+    info = next((info for info in infos if info.name == split), None)
+    if info is None:
+        names = ", ".join(info.name for info in infos) or "none"
+        raise DatasetError(path, f"has no split {split!r} (found: {names})")
+    if part not in info.parts:
+        if len(info.parts) == 1:
+            part = next(iter(info.parts))
+        else:
+            raise DatasetError(path, f"split {split!r} has no part {part!r} (found: {', '.join(info.parts)})")
+    return source.load(split, part)
+
+
+def write_idx(images_path: Path, labels_path: Path, images: np.ndarray, labels: np.ndarray, nist_layout: bool = True) -> None:
+    """Write upright images and raw labels as gzipped IDX files (for tests and exports)."""
+    records = images.transpose(0, 2, 1) if nist_layout else images
+    header = IDX_IMAGES_MAGIC.to_bytes(4, "big") + len(images).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    label_header = IDX_LABELS_MAGIC.to_bytes(4, "big") + len(labels).to_bytes(4, "big")
+    for target, payload in ((images_path, header + records.astype(np.uint8).tobytes()), (labels_path, label_header + labels.astype(np.uint8).tobytes())):
+        data = gzip.compress(payload) if str(target).endswith(".gz") else payload
+        Path(target).write_bytes(data)

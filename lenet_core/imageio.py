@@ -1,0 +1,118 @@
+"""Reading image files users have: any size, bit depth, colour model and EXIF rotation.
+
+Returns plain numpy arrays (gray, RGB or RGBA; uint8, uint16 or float32) that
+`preprocess.merge_channels` understands, and raises `ImageReadError` with one clear line
+for everything else. Huge images are reduced while decoding where the format allows it
+(JPEG) and refused with a message where it would need gigabytes.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+MAX_SIDE = 3000  # longer side after loading; far beyond what a 28×28 input needs
+MAX_DECODED_PIXELS = 100_000_000  # a full decode above this would need gigabytes
+
+
+class ImageReadError(ValueError):
+    def __init__(self, source: str, problem: str):
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source}: {problem}")
+
+
+def read_image(source: str | Path | bytes, name: str | None = None) -> np.ndarray:
+    """Decode a file path or encoded bytes to an upright array, at most MAX_SIDE pixels long."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = None  # we bound the size ourselves, below, before decoding
+    label = name or (str(source) if not isinstance(source, bytes) else "image")
+    if isinstance(source, bytes):
+        if not source:
+            raise ImageReadError(label, "is empty (0 bytes)")
+        stream: io.BytesIO | Path = io.BytesIO(source)
+    else:
+        stream = Path(source)
+        if not stream.exists():
+            raise ImageReadError(label, "does not exist")
+        if stream.is_dir():
+            raise ImageReadError(label, "is a folder, not an image")
+        if stream.stat().st_size == 0:
+            raise ImageReadError(label, "is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(stream)
+            width, height = image.size
+            if image.format == "JPEG" and max(width, height) > MAX_SIDE:
+                image.draft(image.mode, (MAX_SIDE, MAX_SIDE))  # decode at 1/2, 1/4 or 1/8 scale
+            elif width * height > MAX_DECODED_PIXELS:
+                raise ImageReadError(
+                    label,
+                    f"is {width}×{height} pixels ({width * height / 1e6:.0f} MP); images above "
+                    f"{MAX_DECODED_PIXELS / 1e6:.0f} MP can only be opened as JPEG — scale it down first",
+                )
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            array = _to_array(image)
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError:
+        array = _read_with_opencv(source, label)
+    except (OSError, SyntaxError, ValueError) as error:
+        problem = str(error)
+        if "truncated" in problem.lower() or "broken data stream" in problem.lower():
+            raise ImageReadError(label, "is truncated (the file ends early)") from None
+        raise ImageReadError(label, f"cannot be decoded ({problem})") from None
+    return _limit_size(array)
+
+
+def _to_array(image) -> np.ndarray:
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(image, dtype=np.uint16)
+    if mode == "I":
+        values = np.asarray(image)
+        if values.min() >= 0 and values.max() <= 65535:
+            return values.astype(np.uint16)
+        return values.astype(np.float32)
+    if mode == "F":
+        return np.asarray(image, dtype=np.float32)
+    if mode in ("1", "L"):
+        return np.asarray(image.convert("L"))
+    if mode in ("LA", "La", "PA", "RGBA", "RGBa") or (mode == "P" and "transparency" in image.info):
+        return np.asarray(image.convert("RGBA"))
+    return np.asarray(image.convert("RGB"))  # RGB, P, CMYK, YCbCr, LAB, HSV
+
+
+def _read_with_opencv(source: str | Path | bytes, label: str) -> np.ndarray:
+    """Formats Pillow does not know (e.g. some 16-bit or float TIFFs) via OpenCV."""
+    import cv2
+
+    flags = cv2.IMREAD_UNCHANGED
+    if isinstance(source, bytes):
+        decoded = cv2.imdecode(np.frombuffer(source, np.uint8), flags)
+    else:
+        decoded = cv2.imdecode(np.fromfile(str(source), np.uint8), flags)
+    if decoded is None:
+        raise ImageReadError(label, "is not an image file this program can read")
+    if decoded.ndim == 3 and decoded.shape[2] == 3:
+        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    elif decoded.ndim == 3 and decoded.shape[2] == 4:
+        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA)
+    return decoded
+
+
+def _limit_size(array: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height, width = array.shape[:2]
+    if max(height, width) <= MAX_SIDE:
+        return array
+    scale = MAX_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(array, size, interpolation=cv2.INTER_AREA)

@@ -1,0 +1,99 @@
+"""Recognition with a model bundle's LiteRT network: top-k characters for images, fast,
+and without importing TensorFlow (LiteRT imports in ~0.14 s; TensorFlow takes seconds).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lenet_core import preprocess
+from lenet_core.bundle import BundleError, ModelBundle, resolve
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Top-k (character, probability), best first; empty when the image held no ink."""
+
+    top: tuple[tuple[str, float], ...]
+    pipeline: preprocess.PipelineResult | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.top
+
+    @property
+    def best(self) -> tuple[str, float] | None:
+        return self.top[0] if self.top else None
+
+
+class Recognizer:
+    """Runs one bundle's network. Thread-safe: calls are serialised on one interpreter."""
+
+    def __init__(self, bundle: ModelBundle | str | Path | None = None, threads: int = 1):
+        if not isinstance(bundle, ModelBundle):
+            bundle = resolve(bundle)
+        self.bundle = bundle
+        self.classes = bundle.classes
+        self._lock = threading.Lock()
+        self._interpreter = _make_interpreter(bundle, threads)
+        details = self._interpreter.get_input_details()[0]
+        self._input_index = details["index"]
+        self._output_index = self._interpreter.get_output_details()[0]["index"]
+        self._batch = int(details["shape"][0])
+        n_outputs = int(self._interpreter.get_output_details()[0]["shape"][-1])
+        if n_outputs != len(self.classes):
+            raise BundleError(bundle.path, f"the network has {n_outputs} outputs but the metadata lists {len(self.classes)} classes")
+
+    @property
+    def name(self) -> str:
+        return self.bundle.name
+
+    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        """Class probabilities for 28×28 inputs in [0, 1]: one image (28×28) or a batch (N×28×28)."""
+        batch = np.asarray(inputs, dtype=np.float32)
+        single = batch.ndim == 2
+        if single:
+            batch = batch[None]
+        if batch.shape[1:] != (28, 28):
+            raise ValueError(f"inputs must be 28×28, got {batch.shape[1:]}")
+        batch = batch[..., None]
+        with self._lock:
+            if len(batch) != self._batch:
+                self._interpreter.resize_tensor_input(self._input_index, [len(batch), 28, 28, 1])
+                self._interpreter.allocate_tensors()
+                self._batch = len(batch)
+            self._interpreter.set_tensor(self._input_index, np.ascontiguousarray(batch))
+            self._interpreter.invoke()
+            output = self._interpreter.get_tensor(self._output_index).copy()
+        return output[0] if single else output
+
+    def probabilities_batched(self, inputs: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Probabilities for many inputs, in chunks of a fixed size (no re-allocation per call)."""
+        chunks = [self.probabilities(inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.classes)), np.float32)
+
+    def top_k(self, probabilities: np.ndarray, k: int = 5) -> tuple[tuple[str, float], ...]:
+        order = np.argsort(probabilities)[::-1][: max(1, k)]
+        return tuple((self.classes[i], float(probabilities[i])) for i in order)
+
+    def recognise(self, image: np.ndarray, options: preprocess.PipelineOptions = preprocess.DRAWING, k: int = 5) -> Prediction:
+        """Any image → pipeline → network → top-k; an image without ink gives an empty prediction."""
+        result = preprocess.run(image, options)
+        if result.input is None:
+            return Prediction((), result)
+        return Prediction(self.top_k(self.probabilities(result.input), k), result)
+
+
+def _make_interpreter(bundle: ModelBundle, threads: int):
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(model_content=bundle.tflite_bytes(), num_threads=threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as error:
+        raise BundleError(bundle.path, f"the network cannot be loaded ({error})") from None
+    return interpreter

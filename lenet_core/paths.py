@@ -1,0 +1,66 @@
+"""Where things live: shipped resources (source checkout or PyInstaller bundle alike),
+the user's data folder, and the one atomic-write helper every saver uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+APP_NAME = "LeNet Studio"
+APP_SLUG = "lenet-studio"
+
+
+def resource_path(*parts: str) -> Path:
+    """A path inside `resources/`, whether running from source or from a frozen bundle."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root is not None:
+        root = Path(frozen_root) / "resources"
+    else:
+        root = Path(__file__).resolve().parent.parent / "resources"
+    return root.joinpath(*parts)
+
+
+def user_data_dir() -> Path:
+    """The user's data folder (models, logs, settings); `LENET_STUDIO_HOME` overrides it.
+
+    Not created here: callers that write create it and handle a read-only home themselves.
+    """
+    override = os.environ.get("LENET_STUDIO_HOME")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_SLUG, appauthor=False)
+
+
+def user_models_dir() -> Path:
+    return user_data_dir() / "models"
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path, mode: str = "wb") -> Iterator:
+    """Open a temporary file beside `path`; on success rename it over `path`.
+
+    A crash or an exception leaves the previous file untouched and no partial file behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes files private; saved files are ordinary
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise

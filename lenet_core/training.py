@@ -1,0 +1,498 @@
+"""Training a network on a data set: the `Trainer`, driven by a `TrainConfig`, reporting
+through plain callbacks (no Qt) and stopping cooperatively when its stop flag is set.
+
+TensorFlow is imported here, lazily, when a run starts. On a GPU: memory growth and mixed
+precision. On a CPU: XLA where it measured faster for the architecture. The result is
+evaluated on the test part and saved as a model bundle (Keras model + LiteRT export).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from lenet_core import bundle, models, preprocess
+from lenet_core.datasets import Dataset, load_dataset, open_source
+from lenet_core.evaluate import Evaluation, evaluate
+
+# XLA on CPU measured faster for the small seed nets and slower for the wider one (oneDNN
+# convolutions win there); see benchmarks/train_throughput.py.
+XLA_ON_CPU = {"lenet5-classic": True, "lenet5": True, "lenet-plus": False}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str = ""  # a data source: folder, gzip.zip, CSV, .mat, or image folder
+    split: str | None = None  # which split of the source; None when it has one
+    architecture: str = models.DEFAULT_ARCHITECTURE
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float | None = None  # None: the architecture's default
+    validation_fraction: float = 0.1
+    augment: bool = True
+    seed: int = 0
+    schedule: Literal["cosine", "constant"] = "cosine"
+    label_smoothing: float = 0.0
+    balance_classes: bool = True  # weight samples so rare classes count as much as common ones
+    max_samples: int | None = None  # train on a random subset (quick runs)
+    jit_compile: bool | None = None  # None: measured best for the architecture and device
+    restore_best: bool = True  # keep the weights of the epoch with the best validation accuracy
+
+    def describe(self) -> str:
+        lr = self.learning_rate or models.ARCHITECTURES[self.architecture].learning_rate
+        return (
+            f"{self.architecture}, {self.epochs} epochs, batch {self.batch_size}, lr {lr:g} ({self.schedule}), "
+            f"augmentation {'on' if self.augment else 'off'}, validation {self.validation_fraction:.0%}, seed {self.seed}"
+        )
+
+
+@dataclass(frozen=True)
+class StartInfo:
+    device: str
+    architecture: str
+    parameters: int
+    classes: tuple[str, ...]
+    train_samples: int
+    validation_samples: int
+    test_samples: int
+    steps_per_epoch: int
+    epochs: int
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    epoch: int  # 1-based
+    epochs: int
+    batch: int  # 1-based, within the epoch
+    steps: int
+    loss: float
+    accuracy: float
+    samples_per_second: float
+    elapsed_s: float
+    eta_s: float
+    fraction: float  # of the whole run, 0..1
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+    learning_rate: float
+
+
+class TrainingCallbacks:
+    """Override what you need; every method is called on the training thread."""
+
+    def on_start(self, info: StartInfo) -> None: ...
+
+    def on_batch(self, progress: BatchProgress) -> None: ...
+
+    def on_epoch(self, result: EpochResult) -> None: ...
+
+    def on_log(self, message: str) -> None: ...
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+@dataclass
+class TrainResult:
+    model: Any  # keras.Model
+    config: TrainConfig
+    classes: tuple[str, ...]
+    dataset_name: str
+    history: list[EpochResult]
+    evaluation: Evaluation | None
+    test: Dataset | None
+    device: str
+    seconds: float
+    stopped: bool = False
+    stop_reason: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        return self.stopped and (len(self.history) < self.config.epochs)
+
+    def metadata(self, name: str) -> dict[str, Any]:
+        metrics: dict[str, Any] = {}
+        if self.evaluation is not None:
+            metrics = self.evaluation.summary()
+            metrics["confusion_matrix"] = self.evaluation.confusion.tolist()
+        return {
+            "name": name,
+            "architecture": self.config.architecture,
+            "parameters": int(self.model.count_params()),
+            "classes": list(self.classes),
+            "dataset": {"name": self.dataset_name, "source": Path(self.config.data).name, "split": self.config.split, **self.counts},
+            "preprocessing_version": preprocess.PREPROCESSING_VERSION,
+            "metrics": metrics,
+            "training": {
+                **asdict(self.config),
+                "data": Path(self.config.data).name,
+                "epochs_run": len(self.history),
+                "partial": self.partial,
+                "stop_reason": self.stop_reason,
+                "device": self.device,
+                "seconds": round(self.seconds, 1),
+                "history": [asdict(epoch) for epoch in self.history],
+            },
+        }
+
+    def save(self, path: Path | str, name: str | None = None) -> Path:
+        """Write the bundle (LiteRT network, Keras model, metadata) atomically."""
+        path = Path(path)
+        name = name or path.stem
+        tflite = export_litert(self.model, self.config.architecture, len(self.classes))
+        return bundle.write_bundle(path, self.metadata(name), tflite, keras_model_bytes(self.model))
+
+
+# --- TensorFlow plumbing (imported lazily) --------------------------------------------------
+
+
+def setup_tensorflow() -> str:
+    """Import TensorFlow quietly, enable GPU memory growth; return the device that will train."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise TrainingError("TensorFlow is not installed: run `pip install 'lenet-studio[cpu]'` (or [gpu])") from None
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        with contextlib.suppress(RuntimeError):  # already initialised: growth can no longer change
+            tf.config.experimental.set_memory_growth(gpu, True)
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        names = details.get("device_name", "GPU")
+        return f"GPU: {names}" + (f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else "")
+    return f"CPU ({os.cpu_count()} cores)"
+
+
+def probe_device() -> str:
+    """Which device training would use, without importing TensorFlow (for the GUI, before a run)."""
+    import importlib.metadata
+    import shutil
+    import subprocess
+
+    installed = {name: True for name in ("tensorflow", "tensorflow-cpu") if _has_distribution(importlib.metadata, name)}
+    if not installed:
+        return "TensorFlow not installed: training unavailable"
+    if "tensorflow" not in installed:
+        return f"CPU ({os.cpu_count()} cores; TensorFlow CPU build)"
+    if shutil.which("nvidia-smi"):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            output = subprocess.run(
+                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            if output:
+                return f"GPU: {output.splitlines()[0]}"
+    return f"CPU ({os.cpu_count()} cores; no NVIDIA GPU found)"
+
+
+def _has_distribution(metadata, name: str) -> bool:
+    try:
+        metadata.distribution(name)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def export_litert(model, architecture: str, n_classes: int) -> bytes:
+    """The network as LiteRT flatbuffer bytes, always in float32 (mixed precision is rebuilt)."""
+    import keras
+
+    if any(getattr(layer, "dtype_policy", None) and layer.dtype_policy.name != "float32" for layer in model.layers):
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("float32")
+        try:
+            plain = models.build(architecture, n_classes, jit_compile=False)
+        finally:
+            keras.config.set_dtype_policy(previous)
+        plain.set_weights(model.get_weights())
+        model = plain
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "model.tflite"
+        with contextlib.redirect_stdout(io.StringIO()):  # export prints; windowed apps have no stdout
+            model.export(str(target), format="litert")
+        return target.read_bytes()
+
+
+def keras_model_bytes(model) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "model.keras"
+        model.save(target)
+        return target.read_bytes()
+
+
+def load_keras_model(bundle_or_path: bundle.ModelBundle | Path | str):
+    """The Keras model inside a bundle (or a plain `.keras` file), for evaluation or retraining."""
+    setup_tensorflow()
+    import keras
+
+    with tempfile.TemporaryDirectory() as folder:
+        if isinstance(bundle_or_path, bundle.ModelBundle):
+            target = Path(folder) / "model.keras"
+            target.write_bytes(bundle_or_path.keras_bytes())
+        else:
+            target = Path(bundle_or_path)
+        return keras.saving.load_model(target, compile=False)
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def split_validation(data: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+    """Stratified hold-out: `fraction` of every class goes to validation."""
+    rng = np.random.default_rng(seed)
+    held = []
+    for label in range(data.n_classes):
+        members = np.flatnonzero(data.labels == label)
+        rng.shuffle(members)
+        take = int(round(fraction * len(members)))
+        if fraction > 0 and len(members) >= 2:
+            take = max(1, min(take, len(members) - 1))
+        held.append(members[:take])
+    validation = np.sort(np.concatenate(held)) if held else np.zeros(0, np.int64)
+    mask = np.ones(len(data), bool)
+    mask[validation] = False
+    return data.subset(np.flatnonzero(mask), f"{data.name} (train)"), data.subset(validation, f"{data.name} (validation)")
+
+
+def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    weights = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0.0)
+    return weights.astype(np.float32)
+
+
+def make_tf_dataset(data: Dataset, batch_size: int, training: bool, augment: bool, seed: int, weights: np.ndarray | None = None):
+    import tensorflow as tf
+
+    from lenet_core.augment import augment_batch
+
+    n_classes = data.n_classes
+    ds = tf.data.Dataset.from_tensor_slices((data.images, data.labels.astype(np.int32)))
+    if training:
+        ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    weight_table = tf.constant(weights) if weights is not None else None
+
+    def prepare(images, labels):
+        x = tf.cast(images, tf.float32)[..., None] / 255.0
+        if augment:
+            x = augment_batch(x)
+        y = tf.one_hot(labels, n_classes)
+        if weight_table is not None:
+            return x, y, tf.gather(weight_table, labels)
+        return x, y
+
+    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+# --- the trainer ----------------------------------------------------------------------------
+
+
+class Trainer:
+    """One training run. `stop()` (or setting `stop_event`) ends it within one batch."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        callbacks: TrainingCallbacks | None = None,
+        stop_event: threading.Event | None = None,
+        strategy: Any = None,
+        train: Dataset | None = None,
+        test: Dataset | None = None,
+        report_interval_s: float = 0.1,
+    ):
+        if config.architecture not in models.ARCHITECTURES:
+            raise TrainingError(f"unknown architecture {config.architecture!r} (known: {', '.join(models.ARCHITECTURES)})")
+        if config.epochs < 1 or config.batch_size < 1:
+            raise TrainingError("epochs and batch size must be at least 1")
+        if not 0.0 <= config.validation_fraction < 0.9:
+            raise TrainingError("the validation fraction must be between 0 and 0.9")
+        self.config = config
+        self.callbacks = callbacks or TrainingCallbacks()
+        self.stop_event = stop_event or threading.Event()
+        self.strategy = strategy
+        self._train, self._test = train, test
+        self._report_interval = report_interval_s
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def load_data(self) -> tuple[Dataset, Dataset | None]:
+        config = self.config
+        train, test = self._train, self._test
+        if train is None:
+            if not config.data:
+                raise TrainingError("no data set chosen")
+            train = load_dataset(config.data, config.split, "train")
+            if test is None:
+                split = config.split or train.name.rsplit("-", 1)[0]
+                info = next((i for i in open_source(config.data).splits() if i.name == split), None)
+                if info is not None and "test" in info.parts and train.name != f"{split}-test":
+                    test = load_dataset(config.data, split, "test")
+        if config.max_samples and len(train) > config.max_samples:
+            rng = np.random.default_rng(config.seed)
+            train = train.subset(np.sort(rng.choice(len(train), config.max_samples, replace=False)))
+        return train, test
+
+    def run(self) -> TrainResult:
+        config = self.config
+        log = self.callbacks.on_log
+        started = time.perf_counter()
+        train_all, test = self.load_data()
+        train, validation = split_validation(train_all, config.validation_fraction, config.seed)
+        if len(train) == 0:
+            raise TrainingError("the data set has no training samples")
+        if test is None:
+            log("this data set has no test part: the validation part is used as the test set")
+        if test is not None and test.classes != train.classes:
+            raise TrainingError(f"the test part has classes {test.classes[:5]}… unlike the train part")
+        device = setup_tensorflow()
+        import keras
+        import tensorflow as tf
+
+        keras.utils.set_random_seed(config.seed)
+        on_gpu = device.startswith("GPU")
+        previous_policy = keras.config.dtype_policy()
+        if on_gpu:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        jit = config.jit_compile if config.jit_compile is not None else (True if on_gpu else XLA_ON_CPU.get(config.architecture, False))
+        steps = math.ceil(len(train) / config.batch_size)
+        base_lr = config.learning_rate or models.ARCHITECTURES[config.architecture].learning_rate
+        if config.schedule == "cosine":
+            learning_rate = keras.optimizers.schedules.CosineDecay(base_lr, decay_steps=steps * config.epochs, alpha=0.02)
+        else:
+            learning_rate = base_lr
+        scope = self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+        try:
+            with scope:
+                model = models.build(config.architecture, train.n_classes, learning_rate, config.label_smoothing, jit_compile=jit)
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
+        weights = class_weights(train.labels, train.n_classes) if config.balance_classes else None
+        train_ds = make_tf_dataset(train, config.batch_size, True, config.augment, config.seed, weights)
+        val_ds = make_tf_dataset(validation, 1024, False, False, config.seed) if len(validation) else None
+        info = StartInfo(
+            device, config.architecture, int(model.count_params()), train.classes, len(train), len(validation),
+            len(test) if test is not None else len(validation), steps, config.epochs,
+        )
+        self.callbacks.on_start(info)
+        log(f"training {config.describe()} on {device}; {len(train):,} train / {len(validation):,} validation samples")
+        monitor = _make_keras_callback(self, steps, config.epochs, base_lr, val_ds)
+        try:
+            model.fit(train_ds, epochs=config.epochs, verbose=0, callbacks=[monitor], shuffle=False)
+        except tf.errors.ResourceExhaustedError as error:
+            raise TrainingError(f"out of memory: try a smaller batch size ({error.message.splitlines()[0]})") from None
+        stopped, reason = monitor.stopped, monitor.reason
+        if monitor.best_weights is not None and config.restore_best and not stopped:
+            model.set_weights(monitor.best_weights)
+            log(f"kept the weights of epoch {monitor.best_epoch} (best validation accuracy {monitor.best_accuracy:.2%})")
+        if reason == "nan":
+            raise TrainingError("the loss became NaN or infinite: lower the learning rate and start again")
+        evaluation, test_set = None, test if test is not None else validation
+        if len(test_set) and monitor.history:
+            log(f"evaluating on {len(test_set):,} test samples")
+            probabilities = model.predict(test_set.images[..., None].astype(np.float32) / 255.0, batch_size=1024, verbose=0)
+            evaluation = evaluate(probabilities, test_set.labels, train.classes)
+            log(evaluation.report())
+        counts = {"train_samples": len(train), "validation_samples": len(validation), "test_samples": len(test_set)}
+        return TrainResult(
+            model=model, config=config, classes=train.classes, dataset_name=train_all.name, history=monitor.history,
+            evaluation=evaluation, test=test_set, device=device, seconds=time.perf_counter() - started,
+            stopped=stopped, stop_reason=reason, counts=counts,
+        )
+
+
+def _make_keras_callback(trainer: Trainer, steps: int, epochs: int, base_lr: float, validation):
+    import keras
+
+    class Monitor(keras.callbacks.Callback):
+        """Bridges Keras to the plain callbacks; checks the stop flag after every batch."""
+
+        def __init__(self):
+            super().__init__()
+            self.history: list[EpochResult] = []
+            self.stopped, self.reason = False, None
+            self.best_weights, self.best_epoch, self.best_accuracy = None, 0, -1.0
+            self._last_report = 0.0
+            self._run_start = None
+            self._done_batches = 0
+
+        def on_train_begin(self, logs=None):
+            self._run_start = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch + 1
+            self._epoch_start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self._done_batches += 1
+            if trainer.stop_event.is_set():
+                self.model.stop_training = True
+                self.stopped, self.reason = True, "stopped by the user"
+            now = time.perf_counter()
+            last = batch + 1 == steps
+            if now - self._last_report < trainer._report_interval and not last and not self.stopped:
+                return
+            self._last_report = now
+            loss = float(logs.get("loss", math.nan))
+            if not math.isfinite(loss):
+                self.model.stop_training = True
+                self.stopped, self.reason = True, "nan"
+                return
+            elapsed = now - self._run_start
+            total = steps * epochs
+            rate = self._done_batches / elapsed if elapsed > 0 else 0.0
+            trainer.callbacks.on_batch(
+                BatchProgress(
+                    epoch=self._epoch, epochs=epochs, batch=batch + 1, steps=steps, loss=loss,
+                    accuracy=float(logs.get("accuracy", math.nan)),
+                    samples_per_second=rate * trainer.config.batch_size, elapsed_s=elapsed,
+                    eta_s=(total - self._done_batches) / rate if rate > 0 else math.inf,
+                    fraction=self._done_batches / total,
+                )
+            )
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            if self.stopped and self._done_batches % steps:
+                return  # a partial epoch: not a finished epoch in the history
+            if validation is not None and not self.stopped:
+                # Validated here rather than by fit(), so a stop request skips it.
+                scores = self.model.evaluate(validation, verbose=0, return_dict=True)
+                logs.update({f"val_{key}": value for key, value in scores.items()})
+            optimizer_lr = self.model.optimizer.learning_rate
+            learning_rate = float(optimizer_lr.numpy() if hasattr(optimizer_lr, "numpy") else base_lr)
+            result = EpochResult(
+                epoch=epoch + 1, loss=float(logs.get("loss", math.nan)), accuracy=float(logs.get("accuracy", math.nan)),
+                val_loss=float(logs.get("val_loss", math.nan)), val_accuracy=float(logs.get("val_accuracy", math.nan)),
+                seconds=time.perf_counter() - self._epoch_start, learning_rate=learning_rate,
+            )
+            if not math.isfinite(result.loss):
+                self.model.stop_training = True
+                self.stopped, self.reason = True, "nan"
+                return
+            self.history.append(result)
+            if math.isfinite(result.val_accuracy) and result.val_accuracy > self.best_accuracy:
+                self.best_accuracy, self.best_epoch = result.val_accuracy, epoch + 1
+                self.best_weights = self.model.get_weights()
+            trainer.callbacks.on_epoch(result)
+
+    return Monitor()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up LeNet Studio on Debian/Ubuntu: the system libraries Qt needs, a virtual environment
+# in .venv, and the package with its extras (default "cpu"; LENET_EXTRAS=gpu for NVIDIA GPUs).
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras="${LENET_EXTRAS:-cpu}"
+debs="python3-venv libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 \
+libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 \
+libxcb-xkb1 libxkbcommon-x11-0 ${LENET_EXTRA_DEBS:-}"
+if command -v dpkg >/dev/null 2>&1; then
+  missing=""
+  for package in $debs; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+  done
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "installing Debian packages:$missing"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    else
+      echo "LeNet Studio's window needs these Debian packages; run: sudo apt-get install$missing" >&2
+    fi
+  fi
+fi
+
+python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+stamp=".venv/.installed-$extras-$(cat pyproject.toml | md5sum | cut -c1-12)"
+if [ ! -e "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[$extras]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

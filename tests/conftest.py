@@ -1,0 +1,53 @@
+"""Shared test set-up: offscreen Qt, a private user-data folder, and small data makers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA = ROOT / "tests" / "data"
+SHARED_EMNIST = ROOT.parent / "shared" / "data" / "emnist"
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory, monkeypatch):
+    """Every test writes user data (models, settings, logs) into its own folder."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("LENET_STUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def digits_mini() -> Path:
+    return TEST_DATA / "emnist"
+
+
+def needs_shared_data():
+    return pytest.mark.skipif(
+        not (SHARED_EMNIST / "emnist-balancedx-test-images-idx3-ubyte.gz").exists(),
+        reason=f"the real EMNIST data is not at {SHARED_EMNIST} (the developers' shared folder)",
+    )
+
+
+def glyph(kind: str = "L", side: int = 28) -> np.ndarray:
+    """A small asymmetric white-on-black shape (for orientation checks): 'L' or '7'."""
+    image = np.zeros((side, side), np.uint8)
+    s = side / 28
+    if kind == "L":
+        image[int(4 * s) : int(24 * s), int(6 * s) : int(10 * s)] = 255
+        image[int(20 * s) : int(24 * s), int(6 * s) : int(22 * s)] = 255
+    else:  # "7": a bar on top and a diagonal
+        image[int(4 * s) : int(8 * s), int(6 * s) : int(22 * s)] = 255
+        for row in range(int(8 * s), int(24 * s)):
+            col = int(22 * s - (row - 8 * s) * 0.6)
+            image[row, max(0, col - int(2 * s)) : col + int(2 * s)] = 255
+    return image

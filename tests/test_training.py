@@ -1,0 +1,149 @@
+"""Training on a few hundred real EMNIST digits, cooperative stop, NaN handling, and the
+save → load round trip through a model bundle."""
+
+from __future__ import annotations
+
+import json
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+
+from lenet_core import bundle, training
+from lenet_core.inference import Recognizer
+from lenet_core.training import TrainConfig, Trainer, TrainingCallbacks, TrainingError
+
+
+class Recorder(TrainingCallbacks):
+    def __init__(self, stop_after_batches: int | None = None, stop_event: threading.Event | None = None):
+        self.started, self.batches, self.epochs, self.logs = None, [], [], []
+        self.stop_after, self.stop_event = stop_after_batches, stop_event
+
+    def on_start(self, info):
+        self.started = info
+
+    def on_batch(self, progress):
+        self.batches.append(progress)
+        if self.stop_after is not None and len(self.batches) == self.stop_after:
+            self.stop_event.set()
+
+    def on_epoch(self, result):
+        self.epochs.append(result)
+
+    def on_log(self, message):
+        self.logs.append(message)
+
+
+def quick_config(digits_mini, **changes) -> TrainConfig:
+    settings = dict(data=str(digits_mini), split="digitsmini", architecture="lenet5", epochs=4, batch_size=32,
+                    learning_rate=3e-3, augment=False, seed=1)
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+@pytest.fixture(scope="module")
+def trained(digits_mini, tmp_path_factory):
+    recorder = Recorder()
+    result = Trainer(quick_config(digits_mini), recorder, report_interval_s=0).run()
+    path = result.save(tmp_path_factory.mktemp("models") / "digits-test.lenet")
+    return result, recorder, path
+
+
+def test_training_beats_chance_and_reports_progress(trained):
+    result, recorder, _ = trained
+    assert recorder.started.train_samples == 720 and recorder.started.validation_samples == 80
+    assert recorder.started.test_samples == 200 and recorder.started.device.startswith(("CPU", "GPU"))
+    assert [epoch.epoch for epoch in recorder.epochs] == [1, 2, 3, 4]
+    assert all(np.isfinite(epoch.val_accuracy) for epoch in recorder.epochs)
+    assert len(recorder.batches) == 4 * recorder.started.steps_per_epoch  # every batch when unthrottled
+    assert recorder.batches[-1].fraction == pytest.approx(1.0)
+    assert all(isinstance(b.loss, float) and b.eta_s >= 0 for b in recorder.batches)
+    assert result.evaluation.accuracy > 0.3, "10 classes: chance is 0.1"
+    assert result.evaluation.confusion.shape == (10, 10) and result.evaluation.confusion.sum() == 200
+    assert 0 < result.evaluation.weighted_f1 <= 1
+    assert not result.partial
+
+
+def test_bundle_round_trip_matches_keras(trained):
+    result, _, path = trained
+    loaded = bundle.read_bundle(path)
+    assert loaded.classes == tuple("0123456789")
+    assert loaded.meta["architecture"] == "lenet5" and loaded.meta["preprocessing_version"] >= 1
+    assert loaded.meta["metrics"]["accuracy"] == pytest.approx(result.evaluation.accuracy, abs=1e-4)
+    assert loaded.meta["training"]["epochs_run"] == 4 and loaded.meta["training"]["partial"] is False
+    assert loaded.meta["dataset"]["train_samples"] == 720
+    recognizer = Recognizer(path)
+    images = result.test.images[:50].astype(np.float32) / 255.0
+    lite = recognizer.probabilities(images)
+    keras_out = result.model.predict(images[..., None], verbose=0)
+    np.testing.assert_allclose(lite, keras_out, atol=1e-5)
+    np.testing.assert_allclose(recognizer.probabilities(images[0]), keras_out[0], atol=1e-5)
+    reloaded = training.load_keras_model(loaded)
+    np.testing.assert_allclose(reloaded.predict(images[..., None], verbose=0), keras_out, atol=1e-5)
+
+
+def test_cooperative_stop_within_one_batch(digits_mini):
+    stop = threading.Event()
+    recorder = Recorder(stop_after_batches=3, stop_event=stop)
+    result = Trainer(quick_config(digits_mini, epochs=3), recorder, stop, report_interval_s=0).run()
+    assert result.stopped and result.partial and result.stop_reason == "stopped by the user"
+    # stop was requested after batch 3; batch 3's report is the last one (plus the one at stop)
+    assert len(recorder.batches) <= 4
+    assert recorder.epochs == []  # the interrupted epoch is not reported as finished
+    assert result.evaluation is None or result.evaluation.samples == 200
+
+
+def test_partial_run_saves_marked_partial(digits_mini, tmp_path):
+    stop = threading.Event()
+    recorder = Recorder(stop_after_batches=30, stop_event=stop)
+    result = Trainer(quick_config(digits_mini, epochs=5), recorder, stop, report_interval_s=0).run()
+    assert result.partial and 1 <= len(result.history) < 5
+    path = result.save(tmp_path / "partial.lenet")
+    assert bundle.read_bundle(path).partial
+
+
+def test_nan_loss_stops_with_a_clear_message(digits_mini):
+    config = quick_config(digits_mini, epochs=2, learning_rate=1e20, architecture="lenet5", schedule="constant")
+    with pytest.raises(TrainingError, match="NaN"):
+        Trainer(config).run()
+
+
+def test_bad_configs_are_refused(digits_mini):
+    with pytest.raises(TrainingError, match="unknown architecture"):
+        Trainer(quick_config(digits_mini, architecture="resnet"))
+    with pytest.raises(TrainingError, match="validation fraction"):
+        Trainer(quick_config(digits_mini, validation_fraction=0.95))
+    with pytest.raises(TrainingError, match="no data set"):
+        Trainer(TrainConfig()).run()
+
+
+def test_stratified_validation_split(digits_mini):
+    from lenet_core.datasets import load_dataset
+
+    data = load_dataset(digits_mini, "digitsmini", "train")
+    train, validation = training.split_validation(data, 0.25, seed=3)
+    assert len(train) + len(validation) == len(data)
+    share = validation.class_counts() / data.class_counts()
+    assert np.all(np.abs(share - 0.25) < 0.05)
+    assert not set(map(bytes, train.images)) & set(map(bytes, validation.images))
+
+
+def test_class_weights_balance_rare_classes():
+    weights = training.class_weights(np.array([0, 0, 0, 1]), 3)
+    assert weights[1] == pytest.approx(3 * weights[0]) and weights[2] == 0
+
+
+def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "model.lenet"
+    bundle.write_bundle(target, {"name": "old", "classes": ["0", "1"]}, b"first")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", broken)
+    with pytest.raises(OSError, match="disk full"):
+        bundle.write_bundle(target, {"name": "new", "classes": ["0", "1"]}, b"second")
+    monkeypatch.undo()
+    assert json.loads(zipfile.ZipFile(target).read("meta.json"))["name"] == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.lenet"]  # no temporary file left behind
