@@ -50,9 +50,7 @@ class ModelManager(QObject):
         self._requested = label
         self._expected = expected_classes
         self.loading.emit(label)
-        self._task = run_task(_load, source)
-        self._task.signals.result.connect(self._loaded)
-        self._task.signals.error.connect(self._failed)
+        self._task = run_task(_load, source, on_result=self._loaded, on_error=self._failed)
 
     @Slot(object)
     def _loaded(self, recognizer: Recognizer) -> None:

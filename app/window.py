@@ -86,8 +86,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Called once the window is shown: load the model and probe the device off the GUI thread."""
         self.models.activate(self._initial_model)
-        self._device_task = run_task(_probe_device)
-        self._device_task.signals.result.connect(self._on_device)
+        self._device_task = run_task(_probe_device, on_result=self._on_device)
 
     @Slot(object)
     def _on_device(self, text: str) -> None:
@@ -190,7 +189,7 @@ class MainWindow(QMainWindow):
         path = str(self.models.recognizer.bundle.path)
         index = self.model_picker.findData(path)
         if index < 0:  # a model opened from a file outside the folders
-            self.model_picker.addItem(f"{self.models.recognizer.name}  (file)", path)
+            self.model_picker.addItem(f"{self.models.recognizer.name}  ({Path(path).name})", path)
             index = self.model_picker.count() - 1
         self.model_picker.setCurrentIndex(index)
         for action in self.model_group.actions():

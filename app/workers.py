@@ -88,9 +88,25 @@ def pool() -> QThreadPool:
     return _pool
 
 
-def run_task(function: Callable[..., Any], *args: Any, with_state: bool = False) -> Task:
-    """Start `function(*args)` (or `function(state, *args)`) on a pool thread; returns its handle."""
+def run_task(
+    function: Callable[..., Any],
+    *args: Any,
+    with_state: bool = False,
+    on_result: Callable[[Any], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+    on_finished: Callable[[], None] | None = None,
+) -> Task:
+    """Start `function(*args)` (or `function(state, *args)`) on a pool thread; returns its handle.
+
+    The `on_*` slots (bound methods of GUI-thread QObjects) are connected before the task
+    starts, so even a task that finishes at once is heard.
+    """
     task = Task(function, args, with_state)
+    for signal, slot in ((task.signals.result, on_result), (task.signals.error, on_error),
+                         (task.signals.progress, on_progress), (task.signals.finished, on_finished)):
+        if slot is not None:
+            signal.connect(slot)
     _running.add(task)
     task.signals.finished.connect(_Forget(task).forget)
     pool().start(task)

@@ -51,3 +51,35 @@ def glyph(kind: str = "L", side: int = 28) -> np.ndarray:
             col = int(22 * s - (row - 8 * s) * 0.6)
             image[row, max(0, col - int(2 * s)) : col + int(2 * s)] = 255
     return image
+
+
+@pytest.fixture
+def main_window_factory(qtbot):
+    """Make real main windows (shown, model loaded); each is closed at the end of the test."""
+    from app.window import MainWindow
+
+    made = []
+
+    def make(model: str | None = None, wait_for_model: bool = True):
+        window = MainWindow(model=model)
+        qtbot.addWidget(window)
+        made.append(window)
+        window.show()
+        qtbot.waitExposed(window)
+        if wait_for_model:
+            with qtbot.waitSignal(window.models.model_changed, timeout=20000):
+                window.start()
+        else:
+            window.start()
+        return window
+
+    yield make
+    for window in made:
+        for page in window.pages:
+            if hasattr(page, "shutdown"):
+                page.shutdown()
+
+
+@pytest.fixture
+def main_window(main_window_factory):
+    return main_window_factory()

@@ -178,7 +178,8 @@ class DrawingPad(QWidget):
     @staticmethod
     def _paint_stroke(painter: QPainter, rect: QRectF, stroke: Stroke, colour: QColor) -> None:
         side = rect.width()
-        points = [QPointF(rect.x() + x * side, rect.y() + y * side) for x, y, _ in stroke.points]
+        coords = [(rect.x() + x * side, rect.y() + y * side) for x, y, _ in stroke.points]
+        points = [QPointF(x, y) for x, y in coords]
         pressures = [p for _, _, p in stroke.points]
         width = max(stroke.width * side, 1.0)
         pen = QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
@@ -189,8 +190,9 @@ class DrawingPad(QWidget):
             return
         if min(pressures) >= 0.999:  # mouse: one smooth path through the midpoints
             path = QPainterPath(points[0])
-            for current, following in zip(points[1:-1], points[2:]):
-                path.quadTo(current, (current + following) / 2)
+            # Plain float arithmetic: QPointF operators crashed PySide6 6.12 (refcount bug).
+            for (cx, cy), (fx, fy) in zip(coords[1:-1], coords[2:]):
+                path.quadTo(QPointF(cx, cy), QPointF((cx + fx) / 2, (cy + fy) / 2))
             path.lineTo(points[-1])
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
