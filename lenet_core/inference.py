@@ -4,6 +4,8 @@ and without importing TensorFlow (LiteRT imports in ~0.14 s; TensorFlow takes se
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +66,8 @@ class Recognizer:
         with self._lock:
             if len(batch) != self._batch:
                 self._interpreter.resize_tensor_input(self._input_index, [len(batch), 28, 28, 1])
-                self._interpreter.allocate_tensors()
+                with _native_stderr_silenced():
+                    self._interpreter.allocate_tensors()
                 self._batch = len(batch)
             self._interpreter.set_tensor(self._input_index, np.ascontiguousarray(batch))
             self._interpreter.invoke()
@@ -88,12 +91,32 @@ class Recognizer:
         return Prediction(self.top_k(self.probabilities(result.input), k), result)
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """LiteRT's C++ side prints an INFO line about its XNNPACK delegate on stderr; scripts
+    reading our stderr should see only our own one-line errors."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _make_interpreter(bundle: ModelBundle, threads: int):
     from ai_edge_litert.interpreter import Interpreter
 
+    network = bundle.tflite_bytes()
     try:
-        interpreter = Interpreter(model_content=bundle.tflite_bytes(), num_threads=threads)
-        interpreter.allocate_tensors()
+        with _native_stderr_silenced():
+            interpreter = Interpreter(model_content=network, num_threads=threads)  # XNNPACK: 3× faster here
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as error:
         raise BundleError(bundle.path, f"the network cannot be loaded ({error})") from None
     return interpreter

@@ -1,0 +1,60 @@
+"""One prediction through pipeline + network, as the Draw and Photo pages make it.
+
+Prints p50/p95 for a 280×280 drawing-pad image (gray, as the pad renders it), a 400×400 RGBA
+canvas export, and a 1600×1200 RGB photo; plus the network alone. Target: ≤ 2 ms p50 (drawing).
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lenet_core import preprocess, robustness  # noqa: E402
+from lenet_core.datasets import load_dataset  # noqa: E402
+from lenet_core.inference import Recognizer  # noqa: E402
+
+REPEATS = 300
+
+
+def timed(function, repeats: int = REPEATS) -> tuple[float, float]:
+    for _ in range(10):
+        function()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1000)
+    return float(np.percentile(samples, 50)), float(np.percentile(samples, 95))
+
+
+def main() -> None:
+    started = time.perf_counter()
+    recognizer = Recognizer()
+    load_ms = (time.perf_counter() - started) * 1000
+    data = load_dataset(Path(__file__).resolve().parent.parent / "tests" / "data" / "emnist", "balancedmini", "test")
+    image = data.images[3]
+    pad = robustness.as_drawing(image)
+    rgba = np.dstack([np.full((400, 400), 255, np.uint8)] * 3 + [robustness.as_drawing(image, side=400)])
+    photo = np.dstack([robustness.as_photo(image, np.random.default_rng(0), side=1200)] * 1)
+    photo = np.pad(photo, ((0, 0), (200, 200), (0, 0)), mode="edge")
+    results = {
+        "drawing_280": timed(lambda: recognizer.recognise(pad, preprocess.DRAWING)),
+        "rgba_400": timed(lambda: recognizer.recognise(rgba, preprocess.DRAWING)),
+        "photo_1600x1200": timed(lambda: recognizer.recognise(photo, preprocess.PHOTO), 60),
+        "network_only": timed(lambda: recognizer.probabilities(image.astype(np.float32) / 255)),
+    }
+    print(f"model {recognizer.name}: loaded in {load_ms:.0f} ms")
+    for name, (p50, p95) in results.items():
+        print(f"{name:18s} p50 {p50:7.3f} ms   p95 {p95:7.3f} ms")
+    headline = {name: {"p50_ms": round(p50, 3), "p95_ms": round(p95, 3)} for name, (p50, p95) in results.items()}
+    headline["target_drawing_p50_ms"] = 2.0
+    headline["drawing_meets_target"] = results["drawing_280"][0] <= 2.0
+    print(json.dumps(headline))
+
+
+if __name__ == "__main__":
+    main()

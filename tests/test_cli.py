@@ -1,0 +1,142 @@
+"""The command line end to end, as scripts use it: real processes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from conftest import ROOT, SHARED_EMNIST, needs_shared_data
+
+from lenet_core.datasets import load_dataset
+
+
+def cli(*args: str, env_home=None) -> subprocess.CompletedProcess:
+    env = None
+    if env_home is not None:
+        import os
+
+        env = {**os.environ, "LENET_STUDIO_HOME": str(env_home)}
+    return subprocess.run([sys.executable, "-m", "lenet_core", *args], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.fixture(scope="module")
+def sample_images(tmp_path_factory, digits_mini):
+    """Real EMNIST digits saved as images users would have: a scan-like dark-on-light PNG,
+    a big canvas export, and a JPEG photo."""
+    folder = tmp_path_factory.mktemp("images")
+    data = load_dataset(digits_mini, "digitsmini", "test")
+    paths, labels = [], []
+    for index in range(6):
+        image, label = data.images[index], data.classes[data.labels[index]]
+        big = cv2.resize(image, (300, 300), interpolation=cv2.INTER_CUBIC)
+        if index % 3 == 0:
+            path = folder / f"scan-{index}.png"
+            cv2.imwrite(str(path), 255 - big)
+        elif index % 3 == 1:
+            path = folder / f"canvas-{index}.png"
+            cv2.imwrite(str(path), cv2.resize(image, (900, 900), interpolation=cv2.INTER_CUBIC))
+        else:
+            path = folder / f"photo-{index}.jpg"
+            paper = (235 - 0.8 * big).astype(np.uint8)
+            cv2.imwrite(str(path), cv2.merge([paper, paper, paper]), [cv2.IMWRITE_JPEG_QUALITY, 85])
+        paths.append(path)
+        labels.append(label)
+    return paths, labels
+
+
+def test_predict_json_for_many_images(sample_images):
+    paths, labels = sample_images
+    result = cli("predict", "--model", "emnist-balanced", "--top", "3", "--json", *map(str, paths))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["path"] for r in records] == [str(p) for p in paths]
+    for record in records:
+        assert len(record["top"]) == 3 and record["model"] == "emnist-balanced"
+        assert record["top"][0]["p"] >= record["top"][1]["p"] >= record["top"][2]["p"]
+    correct = sum(record["top"][0]["char"] == label for record, label in zip(records, labels))
+    assert correct >= 4, records
+
+
+def test_predict_plain_output(sample_images):
+    paths, _ = sample_images
+    result = cli("predict", str(paths[0]))
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"{paths[0]}: ") and "%" in result.stdout
+
+
+def test_bad_images_give_one_line_each_and_others_still_run(sample_images, tmp_path):
+    paths, _ = sample_images
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image at all")
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((100, 100), 255, np.uint8))
+    result = cli("predict", "--json", str(empty), str(paths[0]), str(text), str(tmp_path / "missing.png"), str(blank))
+    assert result.returncode == 1
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 3 and all(line.startswith("lenet-studio: error: ") for line in errors)
+    assert "empty (0 bytes)" in errors[0] and "not an image" in errors[1] and "does not exist" in errors[2]
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["path"] for r in records] == [str(paths[0]), str(blank)]
+    assert records[1]["empty"] is True and records[1]["top"] == []
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_model_is_one_line(sample_images):
+    result = cli("predict", "--model", "no-such-model", str(sample_images[0][0]))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "no such model" in result.stderr
+
+
+def test_evaluate_on_a_test_slice(digits_mini):
+    result = cli("evaluate", "--model", "emnist-balanced", "--data", str(digits_mini), "--split", "balancedmini", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["samples"] == 470 and 0.5 < summary["accuracy"] <= 1.0 and 0.5 < summary["weighted_f1"] <= 1
+    assert len(summary["worst_confusions"]) == 10
+
+
+def test_evaluate_refuses_a_mismatched_split(digits_mini):
+    result = cli("evaluate", "--model", "emnist-balanced", "--data", str(digits_mini), "--split", "digitsmini")
+    assert result.returncode == 1
+    assert "47 classes" in result.stderr and "10" in result.stderr
+
+
+def test_train_saves_a_model_that_predict_can_use(digits_mini, tmp_path, sample_images):
+    out = tmp_path / "digits.lenet"
+    result = cli(
+        "train", "--data", str(digits_mini), "--split", "digitsmini", "--arch", "lenet5", "--epochs", "3",
+        "--batch-size", "32", "--lr", "0.003", "--no-augment", "--out", str(out), "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["saved"] == str(out) and summary["epochs_run"] == 3 and summary["accuracy"] > 0.3
+    predicted = cli("predict", "--model", str(out), "--json", str(sample_images[0][0]))
+    assert predicted.returncode == 0
+    assert json.loads(predicted.stdout)["top"][0]["char"] in "0123456789"
+
+
+def test_train_with_bad_data_is_one_line(tmp_path):
+    result = cli("train", "--data", str(tmp_path / "nowhere"), "--epochs", "1")
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
+
+
+def test_models_lists_the_shipped_ones():
+    result = cli("models")
+    assert result.returncode == 0
+    assert "emnist-balanced" in result.stdout and "shipped" in result.stdout
+
+
+@needs_shared_data()
+def test_shipped_47_class_model_on_a_balancedx_test_slice():
+    result = cli("evaluate", "--model", "emnist-balanced", "--data", str(SHARED_EMNIST), "--split", "balancedx", "--limit", "4000", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["samples"] == 4000
+    assert summary["accuracy"] >= 0.854, "must at least match the seed recipe (85.4 %)"
