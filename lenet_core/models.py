@@ -81,31 +81,25 @@ def lenet5(n_classes: int, learning_rate: float = 1e-3, label_smoothing: float =
 
 
 def lenet_plus(n_classes: int, learning_rate: float = 2e-3, label_smoothing: float = 0.0, **compile_args):
-    """Ours: LeNet's conv-pool rhythm, wider and batch-normalised, 3×3 pairs, global pooling.
-
-    About 0.17 M parameters, so one prediction stays well under a millisecond.
+    """Ours: LeNet's conv-pool rhythm, wider (32-64-128 filters), batch-normalised, with a
+    small dense head; 0.21 M parameters for 47 classes, so a prediction stays ~0.1 ms.
     """
     import keras
     from keras import layers
 
-    def block(x, filters: int, convs: int):
-        for _ in range(convs):
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.Activation("relu")(x)
-        return x
-
     inputs = _input()
-    x = block(inputs, 32, 2)
-    x = layers.MaxPooling2D(2)(x)  # 14×14
-    x = block(x, 64, 2)
-    x = layers.MaxPooling2D(2)(x)  # 7×7
-    x = block(x, 128, 1)
-    x = layers.Conv2D(128, 3, padding="valid", use_bias=False)(x)  # 5×5: keeps where strokes are
+    x = inputs
+    for filters, kernel in ((32, 5), (64, 3), (128, 3)):  # 28 → 14 → 7 → 3
+        x = layers.Conv2D(filters, kernel, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Dense(96, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.25)(x)
+    x = layers.Dropout(0.3)(x)
     model = keras.Model(inputs, _softmax_head(x, n_classes), name="lenet_plus")
     return _compile(model, learning_rate, label_smoothing, **compile_args)
 
@@ -113,7 +107,7 @@ def lenet_plus(n_classes: int, learning_rate: float = 2e-3, label_smoothing: flo
 ARCHITECTURES: dict[str, Architecture] = {
     spec.name: spec
     for spec in (
-        Architecture("lenet-plus", "Ours: wider LeNet with batch norm and global pooling (best accuracy)", 2e-3, lenet_plus),
+        Architecture("lenet-plus", "Ours: wider LeNet with batch norm, max pooling and a small dense head (best accuracy)", 2e-3, lenet_plus),
         Architecture("lenet5", "Seed recipe: LeNet-5, ReLU, max pooling, dropout 0.2", 1e-3, lenet5),
         Architecture("lenet5-classic", "Seed recipe: LeNet-5, tanh, average pooling", 1e-3, lenet5_classic),
     )
