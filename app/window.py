@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -86,6 +86,11 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Called once the window is shown: load the model and probe the device off the GUI thread."""
         self.models.activate(self._initial_model)
+        # The device is only needed for training: probe it after the first prediction's rush.
+        QTimer.singleShot(1500, self._probe_device)
+
+    @Slot()
+    def _probe_device(self) -> None:
         self._device_task = run_task(_probe_device, on_result=self._on_device)
 
     @Slot(object)

@@ -31,6 +31,10 @@ fi
 stamp=".venv/.installed-$extras-$(cat pyproject.toml | md5sum | cut -c1-12)"
 if [ ! -e "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
+  case ",$extras," in
+    *,gpu,*)  # tensorflow and tensorflow-cpu install the same files: never keep both
+      .venv/bin/python -m pip uninstall -q -y tensorflow-cpu 2>/dev/null || true ;;
+  esac
   .venv/bin/python -m pip install -q -e ".[$extras]"
   rm -f .venv/.installed-*
   touch "$stamp"
