@@ -11,7 +11,6 @@ of the user's own images with one sub-folder per class.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import re
 import string
@@ -357,24 +356,26 @@ class CsvSource:
         file = self._files.get((split, part))
         if file is None:
             raise DatasetError(self.path, f"has no {split}/{part} split")
-        rows: list[list[int]] = []
+        with open(file, "rb") as handle:
+            first = handle.readline()
+            header = bool(first.strip()) and not first.split(b",")[0].strip().lstrip(b"-").isdigit()
+            if header:
+                first = handle.readline()
+        if not first.strip():
+            raise DatasetError(file, "holds no rows")
+        fields = len(first.split(b","))
+        if fields != 1 + IMAGE_SIDE * IMAGE_SIDE:
+            raise DatasetError(file, f"row 1 has {fields} values, expected 785 (label + 784 pixels)")
         try:
-            with open(file, newline="") as handle:
-                for number, row in enumerate(csv.reader(handle), start=1):
-                    if not row or (number == 1 and not row[0].strip().lstrip("-").isdigit()):
-                        continue
-                    if len(row) != 1 + IMAGE_SIDE * IMAGE_SIDE:
-                        raise DatasetError(file, f"row {number} has {len(row)} values, expected 785 (label + 784 pixels)")
-                    rows.append([int(value) for value in row])
+            # C parser, int16: a 112,800-row Kaggle file takes seconds and ~180 MB, not minutes and GBs.
+            table = np.loadtxt(file, delimiter=",", dtype=np.int16, skiprows=int(header), ndmin=2)
+        except (ValueError, OverflowError) as error:
+            detail = str(error).split(";")[0]
+            if "could not convert" in detail:
+                raise DatasetError(file, f"holds a value that is not an integer ({detail})") from None
+            raise DatasetError(file, detail) from None
         except UnicodeDecodeError:
             raise DatasetError(file, "is not a text CSV file") from None
-        except ValueError as error:
-            if isinstance(error, DatasetError):
-                raise
-            raise DatasetError(file, f"holds a value that is not an integer ({error})") from None
-        if not rows:
-            raise DatasetError(file, "holds no rows")
-        table = np.asarray(rows, dtype=np.int64)
         pixels = table[:, 1:]
         if pixels.min() < 0 or pixels.max() > 255:
             raise DatasetError(file, "pixel values must be 0..255")
