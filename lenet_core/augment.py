@@ -66,4 +66,6 @@ def augment_batch(images, settings: AugmentSettings = AugmentSettings(), seed=No
         amount = tf.reshape(uniform(-settings.stroke, settings.stroke), [-1, 1, 1, 1])
         target = tf.where(amount > 0, dilated, eroded)
         warped = warped + tf.abs(amount) * (target - warped)
-    return tf.clip_by_value(warped, 0.0, 1.0)
+    # Peak back to 1, as EMNIST and the preprocessing pipeline both scale every image.
+    peak = tf.reduce_max(warped, axis=[1, 2, 3], keepdims=True)
+    return tf.clip_by_value(warped / tf.maximum(peak, 1e-3), 0.0, 1.0)
