@@ -139,7 +139,7 @@ def cmd_train(args) -> int:
         data=str(args.data), split=args.split, architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.lr, validation_fraction=args.validation, augment=not args.no_augment, seed=args.seed,
         schedule=args.schedule, label_smoothing=args.label_smoothing, balance_classes=not args.no_balance,
-        max_samples=args.max_samples,
+        max_samples=args.max_samples, patience=args.patience,
     )
     out = Path(args.out) if args.out else user_models_dir() / f"{args.name or 'model'}.lenet"
     stop = threading.Event()
@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-balance", action="store_true", help="do not weight rare classes up")
     train.add_argument("--label-smoothing", type=float, default=0.0)
     train.add_argument("--max-samples", type=int, help="train on a random subset of N samples")
+    train.add_argument("--patience", type=int, help="stop after N epochs without better validation accuracy")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--name", help="model name (default: the output file's name)")
     train.add_argument("--out", help="output .lenet file (default: the user's model folder)")

@@ -47,6 +47,7 @@ class TrainConfig:
     max_samples: int | None = None  # train on a random subset (quick runs)
     jit_compile: bool | None = None  # None: measured best for the architecture and device
     restore_best: bool = True  # keep the weights of the epoch with the best validation accuracy
+    patience: int | None = None  # stop when validation accuracy has not improved for this many epochs
 
     def describe(self) -> str:
         lr = self.learning_rate or models.ARCHITECTURES[self.architecture].learning_rate
@@ -429,7 +430,7 @@ def _make_keras_callback(trainer: Trainer, steps: int, epochs: int, base_lr: flo
         def __init__(self):
             super().__init__()
             self.history: list[EpochResult] = []
-            self.stopped, self.reason = False, None
+            self.stopped, self.reason, self.early_stopped = False, None, False
             self.best_weights, self.best_epoch, self.best_accuracy = None, 0, -1.0
             self._last_report = 0.0
             self._run_start = None
@@ -494,5 +495,10 @@ def _make_keras_callback(trainer: Trainer, steps: int, epochs: int, base_lr: flo
                 self.best_accuracy, self.best_epoch = result.val_accuracy, epoch + 1
                 self.best_weights = self.model.get_weights()
             trainer.callbacks.on_epoch(result)
+            patience = trainer.config.patience
+            if patience is not None and self.best_epoch and epoch + 1 - self.best_epoch >= patience:
+                self.model.stop_training = True
+                self.early_stopped = True
+                trainer.callbacks.on_log(f"early stop: no better validation accuracy for {patience} epochs")
 
     return Monitor()

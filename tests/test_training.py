@@ -103,6 +103,15 @@ def test_partial_run_saves_marked_partial(digits_mini, tmp_path):
     assert bundle.read_bundle(path).partial
 
 
+def test_early_stopping_on_validation(digits_mini):
+    recorder = Recorder()
+    # A learning rate of zero never improves after epoch 1: patience 1 stops at epoch 2.
+    config = quick_config(digits_mini, epochs=6, learning_rate=1e-12, schedule="constant", patience=1)
+    result = Trainer(config, recorder).run()
+    assert len(result.history) == 2 and not result.partial
+    assert any("early stop" in line for line in recorder.logs)
+
+
 def test_nan_loss_stops_with_a_clear_message(digits_mini):
     config = quick_config(digits_mini, epochs=2, learning_rate=1e20, architecture="lenet5", schedule="constant")
     with pytest.raises(TrainingError, match="NaN"):
