@@ -120,10 +120,15 @@ def cmd_read(args) -> int:
                     }
                     for character in reading.characters
                 ],
+                "left_out": reading.segmentation.left_out,
                 "ms": round(elapsed_ms, 2),
             }
             print(json.dumps(record, ensure_ascii=False), flush=True)
-        elif reading.empty:
+            continue
+        if reading.segmentation.left_out:
+            print(f"lenet-studio: note: {path}: only the first {len(reading.characters)} characters were read, "
+                  f"{reading.segmentation.left_out} more were not", file=sys.stderr)
+        if reading.empty:
             print(f"{path}: nothing to read (no ink found)", flush=True)
         elif "\n" in reading.text:
             print(f"{path}:", *(f"  {line}" for line in reading.text.split("\n")), sep="\n", flush=True)

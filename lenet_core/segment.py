@@ -30,6 +30,9 @@ SMALL_PART = 0.5
 SMALLEST_CHARACTER = 0.3
 # A gap wider than this share of the typical height separates words.
 WORD_GAP = 0.6
+# More than this is not handwriting at a readable size (a texture, a printed page): the first
+# ones in reading order are read, the rest counted.
+MAX_CHARACTERS = 400
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Segmentation:
     stages: tuple[Stage, ...]  # original → gray → normalised → cleaned, for the whole image
     characters: tuple[Character, ...]  # in reading order
     region: Box | None = None  # the part of the image that was read; None = all of it
+    left_out: int = 0  # characters beyond MAX_CHARACTERS, not read
 
     @property
     def empty(self) -> bool:
@@ -68,28 +72,34 @@ def segment(image: np.ndarray, options: PipelineOptions = preprocess.PHOTO, regi
     prepared = preprocess.prepare(part, options)
     cleaned = prepared[-1].image
     offset = (0, 0) if region is None else region[:2]
-    groups = _character_images(cleaned) if split else [(cleaned, (0, 0, cleaned.shape[1], cleaned.shape[0]))]
+    if split:
+        labels, found = _find_characters(cleaned)
+    else:
+        labels, found = None, [((0, 0, cleaned.shape[1], cleaned.shape[0]), [])]
+    order = _reading_order([box for box, _ in found])
     characters = []
-    for ink, place in groups:
+    for index, line, word in order[:MAX_CHARACTERS]:
+        place, members = found[index]
+        ink = cleaned if labels is None else _own_ink(cleaned, labels, place, members)
         stages, result, box = preprocess.character(ink, options)
         if box is None:
             continue
         x, y, w, h = preprocess.to_original_box((box[0] + place[0], box[1] + place[1], box[2], box[3]), cleaned.shape, part.shape)
         box = (x + offset[0], y + offset[1], w, h)
-        characters.append((box, PipelineResult(prepared + stages, result, box, options)))
-    ordered = _reading_order([box for box, _ in characters])
-    return Segmentation(
-        prepared,
-        tuple(Character(characters[index][0], line, word, characters[index][1]) for index, line, word in ordered),
-        region,
-    )
+        characters.append(Character(box, line, word, PipelineResult(prepared + stages, result, box, options)))
+    return Segmentation(prepared, tuple(characters), region, max(0, len(order) - MAX_CHARACTERS))
 
 
 # --- finding the characters -------------------------------------------------------------------
 
 
 def character_boxes(cleaned: np.ndarray) -> list[tuple[Box, list[int]]]:
-    """Boxes (in `cleaned`'s pixels) of the characters and the component labels in each.
+    """Boxes (in `cleaned`'s pixels) of the characters, and the component labels in each."""
+    return _find_characters(cleaned)[1]
+
+
+def _find_characters(cleaned: np.ndarray) -> tuple[np.ndarray, list[tuple[Box, list[int]]]]:
+    """Connected components and the characters they make up.
 
     First the pieces of broken strokes are joined, then each small part (a dot, a loose bar)
     goes to the nearest character it stands on or hangs from; lone blobs too low to be a
@@ -99,88 +109,87 @@ def character_boxes(cleaned: np.ndarray) -> list[tuple[Box, list[int]]]:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     parts = [([int(v) for v in stats[i, :4]], [i]) for i in range(1, count)]
     if not parts:
-        return []
+        return labels, []
     typical = _typical_height([box for box, _ in parts])
     small = [part for part in parts if max(part[0][2], part[0][3]) < SMALL_PART * typical]
     pieces = _join_pieces([part for part in parts if max(part[0][2], part[0][3]) >= SMALL_PART * typical], typical)
-    for box, members in sorted(small, key=lambda part: -part[0][2] * part[0][3]):
-        host = _host_for(box, pieces, typical)
-        if host is None:
-            pieces.append((box, members))
-        else:
-            pieces[host] = (_union(pieces[host][0], box), pieces[host][1] + members)
-    return [(tuple(box), members) for box, members in pieces if box[3] >= SMALLEST_CHARACTER * typical]
+    _attach_small_parts(small, pieces, typical)
+    return labels, [(tuple(box), members) for box, members in pieces if box[3] >= SMALLEST_CHARACTER * typical]
 
 
 def _join_pieces(parts: list[tuple[list[int], list[int]]], typical: float) -> list[tuple[list[int], list[int]]]:
-    """Merge pairs of character-sized parts that belong together until none are left."""
+    """Merge character-sized parts that belong together, in sweeps until a sweep merges none."""
     merged = True
     while merged:  # merging grows boxes, which can make further parts overlap
         merged = False
         parts.sort(key=lambda part: part[0][0])
+        gone = [False] * len(parts)
         for i in range(len(parts)):
-            for j in range(i + 1, len(parts)):
-                if parts[j][0][0] > parts[i][0][0] + parts[i][0][2]:
-                    break  # sorted by left edge: nothing further right overlaps
-                if _belong_together(parts[i][0], parts[j][0], typical):
+            if gone[i]:
+                continue
+            j = i + 1
+            while j < len(parts) and parts[j][0][0] < parts[i][0][0] + parts[i][0][2]:  # sorted: later ones start further right
+                if not gone[j] and _belong_together(parts[i][0], parts[j][0], typical):
                     parts[i] = (_union(parts[i][0], parts[j][0]), parts[i][1] + parts[j][1])
-                    del parts[j]
-                    merged = True
-                    break
-            if merged:
-                break
+                    gone[j] = merged = True
+                j += 1
+        parts = [part for part, dropped in zip(parts, gone) if not dropped]
     return parts
 
 
-def _host_for(box: list[int], pieces: list[tuple[list[int], list[int]]], typical: float) -> int | None:
-    """The piece a small part belongs to: overlapping it horizontally, above, below or inside
-    it, and the nearest such; None when there is none."""
-    best, best_gap = None, float("inf")
+def _attach_small_parts(small: list[tuple[list[int], list[int]]], pieces: list[tuple[list[int], list[int]]], typical: float) -> None:
+    """Give each small part to the piece it stands on, hangs from or lies in: the nearest one
+    that overlaps it horizontally. A part with no such piece becomes a piece of its own."""
+    if not pieces:
+        pieces.extend(small)
+        return
+    hosts = np.array([piece[0] for piece in pieces], float)  # x, y, w, h; grows as parts join
+    alone = []
+    for box, members in sorted(small, key=lambda part: -part[0][2] * part[0][3]):
+        x, y, w, h = box
+        x0, y0, x1, y1 = hosts[:, 0], hosts[:, 1], hosts[:, 0] + hosts[:, 2], hosts[:, 1] + hosts[:, 3]
+        overlap_x = np.minimum(x + w, x1) - np.maximum(x, x0)
+        overlap_y = np.minimum(y + h, y1) - np.maximum(y, y0)
+        inside = (x >= x0) & (y >= y0) & (x + w <= x1) & (y + h <= y1)
+        union_height = np.maximum(y + h, y1) - np.minimum(y, y0)
+        fits = (overlap_x > 0) & ((overlap_y <= 0.6 * h) | inside) & (union_height <= MERGE_HEIGHT * typical + h)
+        if not fits.any():
+            alone.append((box, members))
+            continue
+        host = int(np.argmin(np.where(fits, np.maximum(0.0, -overlap_y), np.inf)))  # the nearest
+        pieces[host] = (_union(pieces[host][0], box), pieces[host][1] + members)
+        hosts[host] = pieces[host][0]
+    pieces.extend(alone)  # parts left alone are not hosts for other small parts
+
+
+def _own_ink(cleaned: np.ndarray, labels: np.ndarray, box: Box, members: list[int]) -> np.ndarray:
+    """A character's own ink inside its box: neighbours that reach into the box are left out."""
     x, y, w, h = box
-    for index, (other, _) in enumerate(pieces):
-        ox, oy, ow, oh = other
-        if min(x + w, ox + ow) - max(x, ox) <= 0:
-            continue
-        union = _union(box, other)
-        if union[3] > MERGE_HEIGHT * typical + h:  # a tall j may carry its dot above the line
-            continue
-        overlap_y = min(y + h, oy + oh) - max(y, oy)
-        if overlap_y > 0.6 * h and union != other:
-            continue  # beside it, not on it
-        gap = max(0, max(y, oy) - min(y + h, oy + oh))
-        if gap < best_gap:
-            best, best_gap = index, gap
-    return best
-
-
-def _character_images(cleaned: np.ndarray) -> list[tuple[np.ndarray, Box]]:
-    """Each character's own ink (neighbours that reach into its box are left out) and its box."""
-    mask = (cleaned >= preprocess.INK_LEVEL * 0.5).astype(np.uint8)
-    _, labels, _, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    images = []
-    for (x, y, w, h), members in character_boxes(cleaned):
-        window = labels[y : y + h, x : x + w]
-        own = np.isin(window, members)
-        images.append((np.where(own, cleaned[y : y + h, x : x + w], 0.0).astype(np.float32), (x, y, w, h)))
-    return images
+    own = np.isin(labels[y : y + h, x : x + w], members)
+    return np.where(own, cleaned[y : y + h, x : x + w], 0.0).astype(np.float32)
 
 
 def _typical_height(boxes: list[list[int]]) -> float:
     """The height of a character here: the scale every rule is relative to.
 
     The median height of the blobs that are neither specks nor loose parts (a bar, half a
-    stroke); but where they all stand in one column (one character broken into parts), the
-    height of all of them together.
+    stroke); but where no two of them stand side by side (one character broken into parts),
+    the height of all of them together.
     """
     areas = np.array([box[2] * box[3] for box in boxes], float)
-    substantial = sorted((box for box, area in zip(boxes, areas) if area >= 0.1 * areas.max()), key=lambda box: box[0])
-    right = substantial[0][0] + substantial[0][2]
-    for x, _, w, _ in substantial[1:]:
-        if x >= right:
-            heights = np.array([box[3] for box in substantial], float)
-            return float(np.median(heights[heights >= 0.5 * np.percentile(heights, 90)]))
-        right = max(right, x + w)
-    return float(max(y + h for _, y, _, h in boxes) - min(y for _, y, _, _ in boxes))
+    substantial = np.array([box for box, area in zip(boxes, areas) if area >= 0.1 * areas.max()], float)
+    if len(substantial) <= 12 and not _side_by_side(substantial):
+        return float(max(y + h for _, y, _, h in boxes) - min(y for _, y, _, _ in boxes))
+    heights = substantial[:, 3]
+    return float(np.median(heights[heights >= 0.5 * np.percentile(heights, 90)]))
+
+
+def _side_by_side(boxes: np.ndarray) -> bool:
+    """Whether any two boxes stand next to each other on a line (as characters of a word do)."""
+    x0, y0, x1, y1 = boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]
+    apart = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :]) <= 0
+    level = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :]) >= 0.5 * np.minimum(boxes[:, 3][:, None], boxes[:, 3][None, :])
+    return bool((apart & level).any())
 
 
 def _belong_together(a: list[int], b: list[int], typical: float) -> bool:

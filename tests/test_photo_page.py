@@ -141,6 +141,16 @@ def test_settings_change_the_strip_and_reading_live(qtbot, main_window, page, ph
     assert page.options() == page.options().__class__(mode="photo")
 
 
+def test_reading_all_the_ink_as_one_character(qtbot, main_window, page, photos):
+    open_and_read(qtbot, main_window, photos / "line.jpg")
+    with qtbot.waitSignal(page.reading_shown, timeout=10000) as shown:
+        page.split_picker.setCurrentIndex(page.split_picker.findData(False))
+    assert len(shown.args[0].characters) == 1 and len(page.photo_view.boxes) == 1
+    with qtbot.waitSignal(page.reading_shown, timeout=10000) as shown:
+        page.split_picker.setCurrentIndex(page.split_picker.findData(True))
+    assert len(shown.args[0].characters) == 5
+
+
 def test_clicking_a_stage_enlarges_it(qtbot, main_window, page, photos):
     open_and_read(qtbot, main_window, photos / "seven.png")
     tile = page.strip.tiles["cleaned"]

@@ -173,6 +173,16 @@ def test_light_ink_on_a_dark_board_is_read_like_dark_ink(handwriting, recognizer
     assert sum(a == b for a, b in zip(chalk.text, dark_ink.text)) >= 4
 
 
+def test_a_dense_page_is_read_up_to_the_limit(handwriting):
+    rng = np.random.default_rng(12)
+    rows = [handwriting_line(pick(handwriting, 45, rng)[0], height=36, gap=0.3, margin=0.3, rng=rng) for _ in range(10)]
+    photo = photograph(stack_lines(rows, spacing=0.3), rng, rotate=0, texture=0.02)
+    found = segment.segment(photo)
+    assert len(found.characters) == segment.MAX_CHARACTERS
+    assert 30 <= found.left_out <= 60  # 450 written
+    assert [c.line for c in found.characters] == sorted(c.line for c in found.characters)
+
+
 def test_no_ink_gives_an_empty_segmentation():
     found = segment.segment(np.full((100, 100, 3), 200, np.uint8))
     assert found.empty and found.characters == ()

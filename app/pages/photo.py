@@ -119,6 +119,7 @@ class PhotoPage(QWidget):
         self.live = False
         self._load_token = 0
         self._note = ""  # said with the next photo shown (how many files were dropped)
+        self._too_many = False  # the message says not every character was read
         self._sequence = 0
         self._shown = 0
         self.worker = LatestOnly(self)
@@ -494,6 +495,13 @@ class PhotoPage(QWidget):
             cells = [(character.char, character.confidence, character.line, character.word) for character in reading.characters]
             self.reading_view.set_cells(cells, reading.text, self.selected)
             self._show_character()
+            if reading.segmentation.left_out:
+                self._too_many = True
+                self.show_message(f"Only the first {len(reading.characters)} characters are read "
+                                  f"({reading.segmentation.left_out} more). Drag a rectangle to read another part.")
+            elif self._too_many:
+                self._too_many = False
+                self.show_message("")
         self.reading_shown.emit(reading)
 
     @Slot(int)

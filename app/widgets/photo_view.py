@@ -5,7 +5,7 @@ drags to choose the part to read. Coordinates going in and out are the photo's o
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 Box = tuple[int, int, int, int]
@@ -35,6 +35,7 @@ class PhotoView(QWidget):
         self.placeholder = ""
         self._press: QPointF | None = None
         self._drag: QRectF | None = None
+        self._scaled: tuple[int, QSize, QPixmap] | None = None  # the photo at its drawn size
         self.setMinimumSize(240, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(False)
@@ -149,9 +150,9 @@ class PhotoView(QWidget):
             painter.drawText(self.rect().adjusted(24, 24, -24, -24), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             painter.end()
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.drawImage(self.photo_rect(), self.image)
+        target = self.photo_rect()
+        painter.drawPixmap(target.topLeft(), self._pixmap_for(target.size().toSize()))
         if self.region is not None:
             self._paint_region(painter, self.to_widget(self.region))
         font = QFont(self.font())
@@ -162,6 +163,14 @@ class PhotoView(QWidget):
         if self._drag is not None:
             self._paint_region(painter, self._drag)
         painter.end()
+
+    def _pixmap_for(self, size: QSize) -> QPixmap:
+        """The photo scaled smoothly once per size, so repaints (a rectangle being dragged) are cheap."""
+        key = self.image.cacheKey()
+        if self._scaled is None or self._scaled[0] != key or self._scaled[1] != size:
+            scaled = self.image.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            self._scaled = (key, size, QPixmap.fromImage(scaled))
+        return self._scaled[2]
 
     def _paint_region(self, painter: QPainter, rect: QRectF) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
