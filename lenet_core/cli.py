@@ -106,6 +106,10 @@ def cmd_read(args) -> int:
             _error(str(error))
             failures += 1
             continue
+        except ValueError as error:  # a --region outside this image
+            _error(f"{path}: {error}")
+            failures += 1
+            continue
         if args.json:
             record = {
                 "path": str(path),

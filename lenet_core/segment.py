@@ -65,6 +65,7 @@ def segment(image: np.ndarray, options: PipelineOptions = preprocess.PHOTO, regi
     """The characters of `image` (or of `region` of it) in reading order; no ink gives none.
 
     With `split=False` all the ink is one character, exactly as `preprocess.run` reads it.
+    A region is cut to the image; one that misses it entirely raises ValueError.
     """
     image = np.asarray(image)
     region = _clip_region(region, image.shape)
@@ -268,13 +269,14 @@ def text_of(characters: tuple[Character, ...], labels: list[str]) -> str:
 
 
 def _clip_region(region: Box | None, shape: tuple[int, ...]) -> Box | None:
+    """The region cut to the image; None for the whole image. ValueError if it misses the image."""
     if region is None:
         return None
     x, y, w, h = (int(round(v)) for v in region)
     x0, y0 = max(0, x), max(0, y)
     x1, y1 = min(shape[1], x + w), min(shape[0], y + h)
     if x1 - x0 < 2 or y1 - y0 < 2:
-        return None  # nothing left of it: read the whole image
+        raise ValueError(f"the region {x},{y},{w},{h} lies outside the {shape[1]}×{shape[0]} image")
     if (x0, y0, x1, y1) == (0, 0, shape[1], shape[0]):
         return None
     return x0, y0, x1 - x0, y1 - y0

@@ -86,8 +86,12 @@ def test_bad_files_are_one_line_each_and_the_rest_still_read(capsys, line_photo,
     assert lines[0].startswith(f"{line_photo}: ") and lines[1] == f"{blank}: nothing to read (no ink found)"
 
 
-def test_bad_region_is_a_usage_error(capsys, line_photo):
+def test_bad_regions(capsys, line_photo):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["read", "--region", "1,2,3", str(line_photo)])
     assert exit_.value.code == cli.EXIT_USAGE
     assert "X,Y,W,H" in capsys.readouterr().err
+    code, out, err = run(capsys, "--region", "5000,10,50,50", line_photo)
+    assert code == cli.EXIT_ERROR and out == ""
+    height, width = read_image(line_photo).shape[:2]
+    assert err.strip() == f"lenet-studio: error: {line_photo}: the region 5000,10,50,50 lies outside the {width}×{height} image"

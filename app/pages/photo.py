@@ -88,6 +88,7 @@ class Processed:
 
 
 def read_photo(recognizer: Recognizer, image: np.ndarray, options: PipelineOptions, region, split: bool) -> Processed:
+    """Runs on the page's `LatestOnly` worker: segment, recognise, and make the strip's thumbnails."""
     reading = recognizer.read(image, options, TOP_K, region=region, split=split)
     shared_stages = reading.segmentation.stages
     shared = thumbnails(shared_stages)
@@ -136,7 +137,7 @@ class PhotoPage(QWidget):
         self.reading_view.character_clicked.connect(self.select_character)
         self.top_k = TopKView(TOP_K)
         big = self.top_k.best.font()
-        big.setPointSize(36)
+        big.setPointSize(28)  # smaller than the Draw page's: the reading above shows every character large
         self.top_k.best.setFont(big)
         self.top_k.show_hint("The best guesses for the chosen character appear here.")
         self.strip = PipelineStrip()
@@ -238,7 +239,6 @@ class PhotoPage(QWidget):
         side = QVBoxLayout()
         side.addWidget(_heading("Read"))
         side.addWidget(ReadingArea(self.reading_view))  # many characters scroll, not stretch the page
-        side.addWidget(_heading("Chosen character"))
         side.addWidget(self.top_k)
         side.addStretch(1)
         middle = QHBoxLayout()
@@ -518,7 +518,7 @@ class PhotoPage(QWidget):
         character = self.reading.characters[self.selected]
         self.top_k.show_prediction(character.top)
         count = len(self.reading.characters)
-        self.top_k.caption.setText(f"{character.confidence:.1%} sure · character {self.selected + 1} of {count}")
+        self.top_k.caption.setText(f"Character {self.selected + 1} of {count} · {character.confidence:.1%} sure")
         small = dict(self.processed.shared)
         small.update(self.processed.per_character[self.selected])
         self.strip.set_stages(character.pipeline.stages, small)
