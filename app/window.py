@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.draw_page, "&Draw")
         self._add_optional_pages()
         self.setCentralWidget(self.tabs)
+        self.setAcceptDrops(hasattr(self, "photo_page"))  # an image dropped anywhere goes to the Photo page
 
         self._build_toolbar()
         self._build_menus()
@@ -129,6 +130,12 @@ class MainWindow(QMainWindow):
         edit_menu = menu.addMenu("&Edit")
         for action in (self.draw_page.undo_action, self.draw_page.redo_action, self.draw_page.clear_action):
             edit_menu.addAction(action)
+        edit_menu.addSeparator()
+        self.paste_image_action = QAction("&Paste Image", self, shortcut=QKeySequence.StandardKey.Paste)
+        self.paste_image_action.setToolTip("Read the image on the clipboard on the Photo page")
+        self.paste_image_action.triggered.connect(self.paste_image)
+        self.paste_image_action.setEnabled(hasattr(self, "photo_page"))
+        edit_menu.addAction(self.paste_image_action)
 
         self.model_menu = menu.addMenu("&Model")
         self.model_group = QActionGroup(self)
@@ -262,6 +269,27 @@ class MainWindow(QMainWindow):
             self.photo_page.open_path(Path(path))
         else:
             self.photo_page.open_dialog()
+
+    @Slot()
+    def paste_image(self) -> None:
+        if hasattr(self, "photo_page"):
+            self.tabs.setCurrentWidget(self.photo_page)
+            self.photo_page.paste()
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if hasattr(self, "photo_page") and (mime.hasUrls() or mime.hasImage()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        if not hasattr(self, "photo_page"):
+            return
+        self.tabs.setCurrentWidget(self.photo_page)
+        if self.photo_page.open_mime(event.mimeData()):
+            event.acceptProposedAction()
 
     @Slot()
     def show_about(self) -> None:

@@ -21,7 +21,27 @@ def _options(args):
     from lenet_core import preprocess
 
     mode = "drawing" if getattr(args, "drawing", False) else "photo"
-    return preprocess.PipelineOptions(mode=mode, invert=getattr(args, "invert", "auto"))
+    defaults = preprocess.PipelineOptions()
+    return preprocess.PipelineOptions(
+        mode=mode,
+        invert=getattr(args, "invert", "auto"),
+        threshold=getattr(args, "threshold", defaults.threshold),
+        threshold_level=getattr(args, "level", defaults.threshold_level),
+        stroke=getattr(args, "stroke", defaults.stroke),
+        border=getattr(args, "border", defaults.border),
+        remove_lines=not getattr(args, "keep_lines", False),
+    )
+
+
+def _region(text: str) -> tuple[int, int, int, int]:
+    """`--region X,Y,W,H` in pixels of the (upright) image."""
+    try:
+        x, y, w, h = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y,W,H in pixels, got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError("the region's width and height must be positive")
+    return x, y, w, h
 
 
 def cmd_predict(args) -> int:
@@ -60,6 +80,64 @@ def cmd_predict(args) -> int:
         else:
             guesses = "  ".join(f"{char} {p:.1%}" for char, p in prediction.top)
             print(f"{path}: {guesses}", flush=True)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def cmd_read(args) -> int:
+    """Every character of each image, segmented and read exactly as the Photo page does."""
+    from lenet_core.bundle import BundleError
+    from lenet_core.imageio import ImageReadError, read_image
+    from lenet_core.inference import Recognizer
+
+    try:
+        recognizer = Recognizer(args.model)
+    except (BundleError, ValueError) as error:
+        _error(str(error))
+        return EXIT_ERROR
+    failures = 0
+    options = _options(args)
+    for path in args.images:
+        try:
+            image = read_image(path)
+            started = time.perf_counter()
+            reading = recognizer.read(image, options, args.top, region=args.region, split=not args.one)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        except ImageReadError as error:
+            _error(str(error))
+            failures += 1
+            continue
+        except ValueError as error:  # a --region outside this image
+            _error(f"{path}: {error}")
+            failures += 1
+            continue
+        if args.json:
+            record = {
+                "path": str(path),
+                "model": recognizer.name,
+                "text": reading.text,
+                "size": [int(image.shape[1]), int(image.shape[0])],
+                "characters": [
+                    {
+                        "box": list(character.box),
+                        "line": character.line,
+                        "top": [{"char": char, "p": round(p, 5)} for char, p in character.top],
+                    }
+                    for character in reading.characters
+                ],
+                "left_out": reading.segmentation.left_out,
+                "ms": round(elapsed_ms, 2),
+            }
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+            continue
+        if reading.segmentation.left_out:
+            print(f"lenet-studio: note: {path}: only the first {len(reading.characters)} characters were read, "
+                  f"{reading.segmentation.left_out} more were not", file=sys.stderr)
+        if reading.empty:
+            print(f"{path}: nothing to read (no ink found)", flush=True)
+        elif "\n" in reading.text:
+            print(f"{path}:", *(f"  {line}" for line in reading.text.split("\n")), sep="\n", flush=True)
+        else:
+            print(f"{path}: {reading.text}", flush=True)
     return EXIT_ERROR if failures else EXIT_OK
 
 
@@ -187,6 +265,23 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--drawing", action="store_true", help="clean drawings: skip the photo thresholding")
     predict.add_argument("--invert", choices=("auto", "on", "off"), default="auto", help="ink polarity (default auto)")
     predict.set_defaults(run=cmd_predict)
+
+    read = commands.add_parser("read", help="read every character in each image file (a word, a code, lines of text)")
+    read.add_argument("images", nargs="+", metavar="IMAGE")
+    read.add_argument("--model", help="model name or .lenet file (default: emnist-balanced)")
+    read.add_argument("--top", type=int, default=5, metavar="K", help="guesses per character in --json (default 5)")
+    read.add_argument("--json", action="store_true", help="one JSON object per image: text, boxes, top-k per character")
+    read.add_argument("--region", type=_region, metavar="X,Y,W,H", help="read only this part of the image")
+    read.add_argument("--one", action="store_true", help="read all the ink as one character")
+    read.add_argument("--drawing", action="store_true", help="clean drawings: skip the photo thresholding")
+    read.add_argument("--invert", choices=("auto", "on", "off"), default="auto",
+                      help="ink polarity: on = dark ink on light paper, off = light on dark (default auto)")
+    read.add_argument("--threshold", choices=("otsu", "adaptive", "fixed", "none"), default="otsu", help="(default otsu)")
+    read.add_argument("--level", type=float, default=0.5, help="ink level 0..1 for --threshold fixed (default 0.5)")
+    read.add_argument("--stroke", type=float, help="thicken strokes by this much (28-px units; default: automatic)")
+    read.add_argument("--border", type=float, default=2.0, help="empty margin around each character, 28-px units (default 2)")
+    read.add_argument("--keep-lines", action="store_true", help="do not remove the rules of lined or squared paper")
+    read.set_defaults(run=cmd_read)
 
     evaluate = commands.add_parser("evaluate", help="accuracy, weighted F1 and worst confusions on a data set")
     evaluate.add_argument("--model", help="model name or .lenet file (default: emnist-balanced)")

@@ -44,31 +44,59 @@ def read_image(source: str | Path | bytes, name: str | None = None) -> np.ndarra
         if stream.stat().st_size == 0:
             raise ImageReadError(label, "is empty (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            image = Image.open(stream)
+        with warnings.catch_warnings(action="ignore"), Image.open(stream) as image:  # closed even when refused
             width, height = image.size
             if image.format == "JPEG" and max(width, height) > MAX_SIDE:
-                image.draft(image.mode, (MAX_SIDE, MAX_SIDE))  # decode at 1/2, 1/4 or 1/8 scale
+                # Decode at 1/2, 1/4 or 1/8 scale, as long as the longer side keeps MAX_SIDE.
+                longest = max(width, height)
+                image.draft(image.mode, (-(-MAX_SIDE * width // longest), -(-MAX_SIDE * height // longest)))
             elif width * height > MAX_DECODED_PIXELS:
                 raise ImageReadError(
                     label,
                     f"is {width}×{height} pixels ({width * height / 1e6:.0f} MP); images above "
                     f"{MAX_DECODED_PIXELS / 1e6:.0f} MP can only be opened as JPEG — scale it down first",
                 )
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            array = _to_array(image)
+            if _is_deep_colour(image):
+                # Pillow would cut 16-bit colour to 8 bits, losing a dark scan's strokes.
+                orientation = image.getexif().get(_ORIENTATION, 1)
+                array = _orient(_read_with_opencv(source, label), orientation)
+            else:
+                image.load()
+                array = _to_array(ImageOps.exif_transpose(image))
     except ImageReadError:
         raise
     except UnidentifiedImageError:
         array = _read_with_opencv(source, label)
+    except MemoryError:
+        raise ImageReadError(label, "is too large to open in the memory available — scale it down first") from None
     except (OSError, SyntaxError, ValueError) as error:
         problem = str(error)
         if "truncated" in problem.lower() or "broken data stream" in problem.lower():
             raise ImageReadError(label, "is truncated (the file ends early)") from None
         raise ImageReadError(label, f"cannot be decoded ({problem})") from None
     return _limit_size(array)
+
+
+_ORIENTATION = 0x0112  # the EXIF tag
+
+
+def _is_deep_colour(image) -> bool:
+    """A colour image stored with 16 bits per channel (Pillow only offers it as 8-bit RGB)."""
+    if image.mode not in ("RGB", "RGBA") or not image.tile:
+        return False
+    raw_mode = image.tile[0].args
+    raw_mode = raw_mode[0] if isinstance(raw_mode, tuple) else raw_mode
+    return isinstance(raw_mode, str) and ";16" in raw_mode
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1–8) to an array, as `ImageOps.exif_transpose` does."""
+    turns = {3: 2, 6: 3, 8: 1, 5: 1, 7: 3}.get(orientation, 0)  # counter-clockwise quarter turns
+    if orientation in (2, 4):
+        array = array[:, ::-1] if orientation == 2 else array[::-1]
+    if orientation in (5, 7):
+        array = array[:, ::-1]
+    return np.ascontiguousarray(np.rot90(array, turns))
 
 
 def _to_array(image) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lenet_core import preprocess
+from lenet_core import preprocess, segment
 from lenet_core.bundle import BundleError, ModelBundle, resolve
 
 
@@ -30,6 +30,41 @@ class Prediction:
     @property
     def best(self) -> tuple[str, float] | None:
         return self.top[0] if self.top else None
+
+
+@dataclass(frozen=True)
+class CharacterReading:
+    """One character of a `Reading`: where it is, its top-k, and its own pipeline."""
+
+    box: segment.Box  # in the coordinates of the image that was read
+    top: tuple[tuple[str, float], ...]
+    pipeline: preprocess.PipelineResult
+    line: int = 0
+    word: int = 0
+
+    @property
+    def char(self) -> str:
+        return self.top[0][0]
+
+    @property
+    def confidence(self) -> float:
+        return self.top[0][1]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Every character found in an image, in reading order; empty when it held no ink."""
+
+    characters: tuple[CharacterReading, ...]
+    segmentation: segment.Segmentation
+
+    @property
+    def empty(self) -> bool:
+        return not self.characters
+
+    @property
+    def text(self) -> str:
+        return segment.text_of(self.segmentation.characters, [character.char for character in self.characters])
 
 
 class Recognizer:
@@ -89,6 +124,22 @@ class Recognizer:
         if result.input is None:
             return Prediction((), result)
         return Prediction(self.top_k(self.probabilities(result.input), k), result)
+
+    def read(self, image: np.ndarray, options: preprocess.PipelineOptions = preprocess.PHOTO, k: int = 5,
+             region: segment.Box | None = None, split: bool = True) -> Reading:
+        """Every character of an image (or of `region` of it) → pipeline → network → top-k each.
+
+        `split=False` reads all the ink as one character, as `recognise` does.
+        """
+        found = segment.segment(image, options, region, split)
+        if found.empty:
+            return Reading((), found)
+        probabilities = self.probabilities(np.stack([character.pipeline.input for character in found.characters]))
+        characters = tuple(
+            CharacterReading(character.box, self.top_k(row, k), character.pipeline, character.line, character.word)
+            for character, row in zip(found.characters, probabilities)
+        )
+        return Reading(characters, found)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,11 @@ INPUT_SIDE = 28
 # (scripts in benchmarks/accuracy.py re-measure it); strokes far outside are adjusted.
 EMNIST_STROKE_WIDTH = 13.0
 INK_LEVEL = 0.5  # a pixel with at least this much ink counts as ink
+# Photos: ink must be this much darker (or lighter) than the paper around it, and stand this
+# many noise deviations above the paper's grain, or the photo is taken to hold no ink.
+PHOTO_MIN_CONTRAST = 0.08
+PHOTO_MIN_SNR = 6.0
+PHOTO_MIN_INK = 5e-5  # ...over at least this share of the pixels (a stroke, not a speck of dust)
 
 Mode = Literal["drawing", "photo"]
 Invert = Literal["auto", "on", "off"]
@@ -133,6 +138,38 @@ def normalise_ink(gray: np.ndarray, invert: Invert = "auto") -> np.ndarray:
     return np.clip((ink - background) / span, 0.0, 1.0).astype(np.float32)
 
 
+def normalise_photo(gray: np.ndarray, invert: Invert = "auto") -> np.ndarray:
+    """Ink 1, paper 0, in a photo: ink measured against the paper around it, so shadows cancel.
+
+    Dark ink is taken as its darkness relative to the local paper (the ratio does not change
+    with the light falling on it). "auto" picks the polarity with more ink standing out of the
+    noise. A photo where nothing stands out from the paper's grain and noise holds no ink.
+    """
+    background = _local_background(gray)
+    # Judged on a lightly smoothed copy, where a stroke keeps its level and grain does not.
+    residual = cv2.GaussianBlur(gray, (0, 0), 1.0) - background
+    outlier = PHOTO_MIN_SNR * _noise_sigma(residual)
+    if invert == "auto":
+        darker = float(np.maximum(-residual - outlier, 0.0).sum())
+        lighter = float(np.maximum(residual - outlier, 0.0).sum())
+        dark = darker >= lighter
+    else:
+        dark = invert == "on"
+    if dark:
+        paper = np.maximum(background, 0.02)
+        ink, contrast = 1.0 - gray / paper, -residual / paper
+        stands_out = -residual > outlier
+    else:
+        board = np.maximum(1.0 - background, 0.02)
+        ink, contrast = (gray - background) / board, residual / board
+        stands_out = residual > outlier
+    strong = contrast[stands_out & (contrast > PHOTO_MIN_CONTRAST)]
+    if strong.size < max(25, PHOTO_MIN_INK * gray.size):
+        return np.zeros_like(gray)
+    peak = float(np.percentile(strong, 90))  # the core of the strokes, not their edges
+    return np.clip(ink / peak, 0.0, 1.0).astype(np.float32)
+
+
 def clean(ink: np.ndarray, options: PipelineOptions = PHOTO) -> np.ndarray:
     """Photos: flatten uneven lighting, threshold, drop paper lines and specks of noise.
 
@@ -158,7 +195,9 @@ def clean(ink: np.ndarray, options: PipelineOptions = PHOTO) -> np.ndarray:
     if options.remove_lines:
         mask = _remove_lines(mask)
     mask = _drop_specks(mask)
-    soft = np.where(mask, np.maximum(flat, 0.5), 0.0)
+    # The threshold decides what is ink; the stroke keeps its soft edge, as in EMNIST's scans.
+    edge = (cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & (flat > 0.15)
+    soft = np.where(mask, np.maximum(flat, 0.5), np.where(edge, flat, 0.0))
     return soft.astype(np.float32)
 
 
@@ -245,7 +284,7 @@ def prepare(image: np.ndarray, options: PipelineOptions = DRAWING) -> tuple[Stag
     """original → gray → normalised → cleaned: the stages shared by one and many characters."""
     gray = merge_channels(image)
     gray = _limit_side(gray, 1600 if options.mode == "photo" else 4000)
-    ink = normalise_ink(gray, options.invert)
+    ink = normalise_photo(gray, options.invert) if options.mode == "photo" else normalise_ink(gray, options.invert)
     cleaned = clean(ink, options)
     return (
         Stage("original", "Original", np.asarray(image)),
@@ -276,7 +315,7 @@ def run(image: np.ndarray, options: PipelineOptions = DRAWING) -> PipelineResult
     prepared = prepare(image, options)
     stages, result, box = character(prepared[-1].image, options)
     if box is not None:
-        box = _to_original(box, prepared[1].image.shape, np.asarray(image).shape)
+        box = to_original_box(box, prepared[1].image.shape, np.asarray(image).shape)
     return PipelineResult(prepared + stages, result, box, options)
 
 
@@ -289,6 +328,11 @@ def with_options(result: PipelineResult, **changes) -> PipelineOptions:
 
 def _flatten_background(ink: np.ndarray) -> np.ndarray:
     """Subtract a smooth estimate of the background (shadows, uneven light, paper tone)."""
+    return np.clip(ink - _local_background(ink), 0.0, 1.0)
+
+
+def _local_background(ink: np.ndarray) -> np.ndarray:
+    """A smooth estimate of the paper (or board) under the ink, at full size."""
     height, width = ink.shape
     scale = min(1.0, 200.0 / max(height, width))
     small = cv2.resize(ink, _size(width * scale, height * scale), interpolation=cv2.INTER_AREA) if scale < 1 else ink
@@ -296,8 +340,7 @@ def _flatten_background(ink: np.ndarray) -> np.ndarray:
     # Much wider than any stroke, so the median sees paper even inside a thick character.
     kernel = _odd(max(5, min(small.shape) // 2))
     background = cv2.medianBlur(as_byte, kernel).astype(np.float32) / 255.0
-    background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(ink - background, 0.0, 1.0)
+    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _ruled_lines(mask: np.ndarray) -> np.ndarray:
@@ -351,6 +394,12 @@ def _percentiles(image: np.ndarray, points: tuple[float, ...]) -> list[float]:
     return [float(np.searchsorted(cumulative, point / 100.0)) / 255.0 for point in points]
 
 
+def _noise_sigma(values: np.ndarray) -> float:
+    """Robust standard deviation (from the median absolute deviation) of a sample of pixels."""
+    sample = values[::3, ::3] if values.size >= 90_000 else values
+    return 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+
+
 def _limit_side(gray: np.ndarray, side: int) -> np.ndarray:
     height, width = gray.shape
     if max(height, width) <= side:
@@ -359,7 +408,8 @@ def _limit_side(gray: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(gray, _size(width * scale, height * scale), interpolation=cv2.INTER_AREA)
 
 
-def _to_original(box: tuple[int, int, int, int], work_shape: tuple[int, ...], original_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+def to_original_box(box: tuple[int, int, int, int], work_shape: tuple[int, ...], original_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """A box in the working image (`prepare` may shrink photos) → the same box in the original."""
     sy, sx = original_shape[0] / work_shape[0], original_shape[1] / work_shape[1]
     x, y, w, h = box
     return int(x * sx), int(y * sy), max(1, round(w * sx)), max(1, round(h * sy))

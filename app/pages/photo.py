@@ -1,0 +1,568 @@
+"""The Photo page: a photo (file, drop, paste) or a camera frame, every character in it boxed
+and read, the pipeline of the chosen character as a strip, and the few settings that matter.
+
+Loading runs as a background task and reading on a `LatestOnly` worker, so a huge file or a
+slider being dragged never blocks the window; an answer to an older request is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.imaging import from_qimage, to_qimage
+from app.widgets.camera_controls import CameraControls
+from app.widgets.photo_view import PhotoView
+from app.widgets.pipeline_strip import PipelineStrip, thumbnail, thumbnails
+from app.widgets.reading_view import ReadingArea, ReadingView
+from app.widgets.top_k import TopKView
+from app.workers import LatestOnly, run_task
+from lenet_core import preprocess
+from lenet_core.imageio import ImageReadError, read_image
+from lenet_core.inference import Reading, Recognizer
+from lenet_core.preprocess import PipelineOptions, Stage
+
+log = logging.getLogger(__name__)
+
+TOP_K = 5
+THROTTLE_MS = 40  # settings being dragged: at most ~25 readings a second
+LIVE_MS = 200  # camera: read the live picture about five times a second
+PREVIEW_SIDE = 2048  # the photo is shown from a copy no longer than this
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"
+PLACEHOLDER = ("Open a photo of handwriting (Ctrl+O), drop one here, paste one (Ctrl+V), or start the camera.\n\n"
+               "Drag a rectangle over the photo to read only that part.")
+INK_CHOICES = (("Auto", "auto"), ("Dark on light", "on"), ("Light on dark", "off"))
+THRESHOLD_CHOICES = (("Otsu", "otsu"), ("Adaptive", "adaptive"), ("Fixed", "fixed"), ("None", "none"))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A decoded photo with a copy small enough to show, or the one line saying why not."""
+
+    token: int
+    name: str
+    image: np.ndarray | None = None
+    preview: QImage | None = None
+    problem: str = ""
+
+
+def load_photo(token: int, source: Path | bytes, name: str) -> Loaded:
+    """Runs on a pool thread: decode, and make the preview (a QImage may be made off the GUI thread)."""
+    try:
+        image = read_image(source, name)
+    except ImageReadError as error:
+        return Loaded(token, name, problem=str(error))
+    except MemoryError:
+        return Loaded(token, name, problem=f"{name}: too large to open in the memory available")
+    return Loaded(token, name, image, to_qimage(thumbnail(image, PREVIEW_SIDE)))
+
+
+@dataclass(frozen=True)
+class Processed:
+    """A reading and the strip's thumbnails for it, made off the GUI thread."""
+
+    reading: Reading
+    shared: dict[str, np.ndarray]  # original → cleaned, once for the whole photo
+    per_character: list[dict[str, np.ndarray]]
+    stages_when_empty: tuple[Stage, ...] = ()  # the whole strip when no character was found
+
+
+def read_photo(recognizer: Recognizer, image: np.ndarray, options: PipelineOptions, region, split: bool) -> Processed:
+    """Runs on the page's `LatestOnly` worker: segment, recognise, and make the strip's thumbnails."""
+    reading = recognizer.read(image, options, TOP_K, region=region, split=split)
+    shared_stages = reading.segmentation.stages
+    shared = thumbnails(shared_stages)
+    per_character = [thumbnails(character.pipeline.stages[len(shared_stages):]) for character in reading.characters]
+    when_empty = shared_stages + preprocess.character(np.zeros((0, 0), np.float32), options)[0] if reading.empty else ()
+    return Processed(reading, shared, per_character, when_empty)
+
+
+def placeholder_stages() -> tuple[Stage, ...]:
+    """The strip before any photo: every stage's name, no picture yet."""
+    blank = np.zeros((0, 0), np.float32)
+    shared = preprocess.prepare(np.zeros((8, 8), np.uint8), preprocess.PHOTO)
+    return tuple(Stage(stage.name, stage.title, blank) for stage in shared + preprocess.character(blank, preprocess.PHOTO)[0])
+
+
+class PhotoPage(QWidget):
+    reading_shown = Signal(object)  # the Reading now on screen
+    message_shown = Signal(str)  # a problem shown in the page ("" when it is cleared)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.recognizer: Recognizer | None = None
+        self.image: np.ndarray | None = None
+        self.image_name = ""
+        self.region: tuple[int, int, int, int] | None = None
+        self.reading: Reading | None = None
+        self.processed: Processed | None = None
+        self.selected = 0
+        self.live = False
+        self._load_token = 0
+        self._note = ""  # said with the next photo shown (how many files were dropped)
+        self._too_many = False  # the message says not every character was read
+        self._sequence = 0
+        self._shown = 0
+        self.worker = LatestOnly(self)
+        self.worker.finished.connect(self._on_processed)
+        self._throttle = QTimer(self, singleShot=True, interval=THROTTLE_MS)
+        self._throttle.timeout.connect(self.process_now)
+
+        self.photo_view = PhotoView()
+        self.photo_view.set_placeholder(PLACEHOLDER)
+        self.photo_view.region_selected.connect(self.set_region)
+        self.photo_view.box_clicked.connect(self.select_character)
+        self.reading_view = ReadingView()
+        self.reading_view.show_hint("Nothing read yet.")
+        self.reading_view.character_clicked.connect(self.select_character)
+        self.top_k = TopKView(TOP_K)
+        big = self.top_k.best.font()
+        big.setPointSize(28)  # smaller than the Draw page's: the reading above shows every character large
+        self.top_k.best.setFont(big)
+        self.top_k.show_hint("The best guesses for the chosen character appear here.")
+        self.strip = PipelineStrip()
+        self.strip.set_stages(placeholder_stages())
+        self.camera = CameraControls()
+        self.camera.frame.connect(self._on_live_frame)
+        self.camera.captured.connect(self._on_captured)
+        self.camera.problem.connect(self.show_message)
+        self.camera.running_changed.connect(self._on_camera_running)
+        self.message = QLabel()
+        self.message.setObjectName("photoMessage")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setStyleSheet("#photoMessage { background: #fff4d6; color: #5a4000; border: 1px solid #e6c36a;"
+                                   " border-radius: 4px; padding: 4px 8px; }")
+        self.message.hide()
+        self.status = QLabel()
+        self.status.setEnabled(False)
+
+        self._build_actions()
+        self._build_settings()
+        self._build_layout()
+
+    # --- building -------------------------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        self.open_button = QToolButton(text="Open…")
+        self.open_button.setToolTip("Open a photo or scan (Ctrl+O)")
+        self.open_button.clicked.connect(self.open_dialog)
+        self.paste_button = QToolButton(text="Paste")
+        self.paste_button.setToolTip("Read the image on the clipboard (Ctrl+V)")
+        self.paste_button.clicked.connect(self.paste)
+        self.whole_action = QAction("Whole Photo", self, shortcut=QKeySequence(Qt.Key.Key_Escape))
+        self.whole_action.setToolTip("Read the whole photo again, not just the rectangle (Esc)")
+        self.whole_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.whole_action.triggered.connect(self.clear_region)
+        self.whole_action.setEnabled(False)
+        self.addAction(self.whole_action)
+        self.whole_button = QToolButton()
+        self.whole_button.setDefaultAction(self.whole_action)
+        self.split_picker = QComboBox()
+        self.split_picker.addItem("Several characters", True)
+        self.split_picker.addItem("One character", False)
+        self.split_picker.setToolTip("Split the ink into characters (a word, a code), or read it all as one character")
+        self.split_picker.currentIndexChanged.connect(self._schedule)
+
+    def _build_settings(self) -> None:
+        self.threshold_picker = QComboBox()
+        for text, value in THRESHOLD_CHOICES:
+            self.threshold_picker.addItem(text, value)
+        self.threshold_picker.setToolTip("How ink is told from paper: Otsu picks a level for the whole photo, "
+                                         "Adaptive follows uneven light, Fixed uses the level slider, None keeps every shade")
+        self.level_slider = QSlider(Qt.Orientation.Horizontal)
+        self.level_slider.setRange(5, 95)
+        self.level_slider.setValue(50)
+        self.level_slider.setToolTip("Ink level for the fixed threshold: lower keeps fainter strokes")
+        self.level_slider.setAccessibleName("Threshold level")
+        self.level_slider.setMinimumWidth(100)
+        self.level_slider.setMaximumWidth(160)
+        self.level_label = QLabel("50%")
+        self.ink_picker = QComboBox()
+        for text, value in INK_CHOICES:
+            self.ink_picker.addItem(text, value)
+        self.ink_picker.setToolTip("Which is ink: dark ink on light paper, light chalk on a dark board, or Auto to decide from the photo")
+        self.stroke_box = QDoubleSpinBox()
+        self.stroke_box.setRange(-1.5, 4.0)
+        self.stroke_box.setSingleStep(0.5)
+        self.stroke_box.setDecimals(1)
+        self.stroke_box.setSpecialValueText("auto")  # shown at the minimum, which means automatic
+        self.stroke_box.setValue(-1.5)
+        self.stroke_box.setToolTip("Thicken strokes by this many pixels of the 28×28 input; auto matches EMNIST's pen")
+        self.stroke_box.setAccessibleName("Stroke thickening")
+        self.border_box = QDoubleSpinBox()
+        self.border_box.setRange(0.0, 8.0)
+        self.border_box.setSingleStep(0.5)
+        self.border_box.setDecimals(1)
+        self.border_box.setValue(PipelineOptions().border)
+        self.border_box.setToolTip("Empty margin around the character, in pixels of the 28×28 input (EMNIST: 2)")
+        self.border_box.setAccessibleName("Border")
+        self.lines_box = QCheckBox("Remove ruled lines")
+        self.lines_box.setChecked(True)
+        self.lines_box.setToolTip("Drop the rules of lined or squared paper")
+        self.reset_button = QToolButton(text="Reset")
+        self.reset_button.setToolTip("Back to the default settings")
+        self.reset_button.clicked.connect(self.reset_settings)
+        for signal in (self.threshold_picker.currentIndexChanged, self.level_slider.valueChanged, self.ink_picker.currentIndexChanged,
+                       self.stroke_box.valueChanged, self.border_box.valueChanged, self.lines_box.toggled):
+            signal.connect(self._on_setting_changed)
+        self._on_setting_changed()
+
+    def _build_layout(self) -> None:
+        top = QHBoxLayout()
+        for widget in (self.open_button, self.paste_button, _separator(), self.camera, _separator(), self.whole_button):
+            top.addWidget(widget)
+        top.addStretch(1)
+        top.addWidget(QLabel("Read as"))
+        top.addWidget(self.split_picker)
+
+        side = QVBoxLayout()
+        side.addWidget(_heading("Read"))
+        side.addWidget(ReadingArea(self.reading_view))  # many characters scroll, not stretch the page
+        side.addWidget(self.top_k)
+        side.addStretch(1)
+        middle = QHBoxLayout()
+        middle.addWidget(self.photo_view, 3)
+        middle.addLayout(side, 2)
+
+        settings = QHBoxLayout()
+        settings.addWidget(QLabel("Threshold"))
+        settings.addWidget(self.threshold_picker)
+        settings.addWidget(self.level_slider)
+        settings.addWidget(self.level_label)
+        settings.addWidget(QLabel("Ink"))
+        settings.addWidget(self.ink_picker)
+        settings.addWidget(QLabel("Stroke +"))
+        settings.addWidget(self.stroke_box)
+        settings.addWidget(QLabel("Border"))
+        settings.addWidget(self.border_box)
+        settings.addWidget(self.lines_box)
+        settings.addStretch(1)
+        settings.addWidget(self.reset_button)
+
+        content = QWidget()  # scrolls when the window is made smaller than the page needs
+        layout = _FillingLayout(content)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addLayout(middle, 1)
+        layout.addWidget(_heading("Pipeline of the chosen character — click a stage to enlarge it"))
+        layout.addWidget(self.strip)
+        layout.addLayout(settings)
+        layout.addWidget(self.status)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    # --- opening --------------------------------------------------------------------------------
+
+    @Slot()
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Photo", "", IMAGE_FILTER)
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path | str) -> None:
+        """Decode a file in the background; the page shows it, or says in one line why not."""
+        path = Path(path)
+        self._start_load(path, path.name)
+
+    def open_bytes(self, data: bytes, name: str = "pasted image") -> None:
+        self._start_load(bytes(data), name)
+
+    def open_array(self, image: np.ndarray, name: str) -> None:
+        """An image already decoded (a camera frame, a clipboard picture): show and read it."""
+        self._load_token += 1
+        self._show_photo(image, to_qimage(thumbnail(image, PREVIEW_SIDE)), name)
+
+    def open_mime(self, mime: QMimeData) -> bool:
+        """Dropped or pasted data: a file, encoded image bytes, or a picture. False if none."""
+        if mime.hasUrls():
+            files = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+            if files:
+                self._note = f" · {len(files)} files given; the page reads one at a time" if len(files) > 1 else ""
+                self.open_path(Path(files[0]))
+                return True
+            if not mime.hasImage():
+                self.show_message("Only files on this computer can be opened; save the image first.")
+                return False
+        for kind in ("image/png", "image/jpeg", "image/tiff", "image/bmp", "image/webp", "image/gif"):
+            if kind in mime.formats():
+                data = bytes(mime.data(kind).data())
+                if data:
+                    self.open_bytes(data, "pasted image")
+                    return True
+        if mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                self.open_array(from_qimage(image), "pasted image")
+                return True
+        return False
+
+    @Slot()
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None or not self.open_mime(mime):
+            self.show_message("The clipboard holds no image. Copy a picture (or an image file) first.")
+
+    def _start_load(self, source: Path | bytes, name: str) -> None:
+        self._load_token += 1
+        self.status.setText(f"Opening {name}…")
+        run_task(load_photo, self._load_token, source, name, on_result=self._on_loaded, on_error=self._on_load_error)
+
+    @Slot(object)
+    def _on_loaded(self, loaded: Loaded) -> None:
+        if loaded.token != self._load_token:
+            return  # another photo was opened meanwhile
+        if loaded.problem:
+            self.status.setText("")
+            self.show_message(loaded.problem)
+            return
+        self._show_photo(loaded.image, loaded.preview, loaded.name)
+
+    @Slot(object)
+    def _on_load_error(self, error: BaseException) -> None:
+        log.error("loading a photo failed:\n%s", getattr(error, "formatted_traceback", error))
+        self.status.setText("")
+        self.show_message(f"The image could not be opened ({type(error).__name__}: {error}).")
+
+    def _show_photo(self, image: np.ndarray, preview: QImage, name: str) -> None:
+        if self.camera.running:
+            self.camera.stop()
+        self.live = False
+        self.image, self.image_name = image, name
+        self.region = None
+        self.whole_action.setEnabled(False)
+        self.selected = 0
+        self.photo_view.set_image(preview, QSize(image.shape[1], image.shape[0]))
+        self.photo_view.set_boxes([])
+        self.photo_view.set_region(None)
+        self.show_message("")
+        self.status.setText(f"{name} · {image.shape[1]}×{image.shape[0]} pixels{self._note}")
+        self._note = ""
+        self.process_now()
+
+    # --- camera ---------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_live_frame(self, frame: np.ndarray) -> None:
+        first = not self.live
+        self.live = True
+        self.image, self.image_name = frame, self.camera.info.label if self.camera.info else "camera"
+        self.photo_view.set_image(to_qimage(frame))
+        if first:
+            self.show_message("")
+            self.region = None
+            self.photo_view.set_region(None)
+            self.whole_action.setEnabled(False)
+            self.status.setText(f"{self.image_name} · live · {frame.shape[1]}×{frame.shape[0]} — Capture (Space) keeps a frame")
+            self.process_now()
+        elif not self._throttle.isActive():
+            self._throttle.start(LIVE_MS)
+
+    @Slot(object, str)
+    def _on_captured(self, frame: np.ndarray, name: str) -> None:
+        region = self.region
+        self.open_array(frame, name)
+        if region is not None:  # the rectangle chosen on the live picture still applies
+            self.set_region(region)
+
+    @Slot(bool)
+    def _on_camera_running(self, running: bool) -> None:
+        if running:
+            self.show_message("")
+            self.status.setText("Starting the camera…")
+        elif self.live:  # stopped by the user: the last frame stays, as a still photo
+            self.live = False
+            self.status.setText(f"{self.image_name} · stopped; the last frame stays")
+            self.process_now()
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def set_recognizer(self, recognizer: Recognizer) -> None:
+        self.recognizer = recognizer
+        self.process_now()
+
+    def options(self) -> PipelineOptions:
+        stroke = self.stroke_box.value()
+        return replace(
+            preprocess.PHOTO,
+            threshold=self.threshold_picker.currentData(),
+            threshold_level=self.level_slider.value() / 100,
+            invert=self.ink_picker.currentData(),
+            stroke=None if stroke <= self.stroke_box.minimum() else stroke,
+            border=self.border_box.value(),
+            remove_lines=self.lines_box.isChecked(),
+        )
+
+    @Slot()
+    def _on_setting_changed(self) -> None:
+        self.level_slider.setEnabled(self.threshold_picker.currentData() == "fixed")
+        self.level_label.setText(f"{self.level_slider.value()}%")
+        self._schedule()
+
+    @Slot()
+    def reset_settings(self) -> None:
+        defaults = preprocess.PHOTO
+        self.threshold_picker.setCurrentIndex(self.threshold_picker.findData(defaults.threshold))
+        self.level_slider.setValue(round(defaults.threshold_level * 100))
+        self.ink_picker.setCurrentIndex(self.ink_picker.findData(defaults.invert))
+        self.stroke_box.setValue(self.stroke_box.minimum())
+        self.border_box.setValue(defaults.border)
+        self.lines_box.setChecked(defaults.remove_lines)
+
+    @Slot(object)
+    def set_region(self, region) -> None:
+        """Read only this part of the photo (x, y, w, h in its pixels)."""
+        self.region = tuple(int(v) for v in region)
+        self.photo_view.set_region(self.region)
+        self.whole_action.setEnabled(True)
+        self.selected = 0
+        self.process_now()
+
+    @Slot()
+    def clear_region(self) -> None:
+        if self.region is None:
+            return
+        self.region = None
+        self.photo_view.set_region(None)
+        self.whole_action.setEnabled(False)
+        self.process_now()
+
+    @Slot()
+    def _schedule(self) -> None:
+        if not self._throttle.isActive():
+            self._throttle.start(THROTTLE_MS)
+
+    @Slot()
+    def process_now(self) -> None:
+        self._throttle.stop()
+        if self.image is None:
+            return
+        if self.recognizer is None:
+            self.reading_view.show_hint("Loading the model…")
+            return
+        self._sequence += 1
+        token = (self._sequence, self.recognizer, self.image)
+        self.worker.submit(token, read_photo, self.recognizer, self.image, self.options(), self.region,
+                           bool(self.split_picker.currentData()))
+
+    @Slot(object, object)
+    def _on_processed(self, token, value) -> None:
+        sequence, recognizer, image = token
+        if sequence < self._shown or recognizer is not self.recognizer or (image is not self.image and not self.live):
+            return  # an answer about an older photo, setting or model (a live picture changes all the time)
+        self._shown = sequence
+        if isinstance(value, Exception):
+            log.error("reading a photo failed:\n%s", getattr(value, "formatted_traceback", value))
+            self.show_message(f"This photo could not be read ({type(value).__name__}: {value}).")
+            return
+        self.processed = value
+        self.reading = reading = value.reading
+        if reading.empty:
+            self.selected = 0
+            self.photo_view.set_boxes([])
+            self.reading_view.show_hint("Nothing to read: no ink found. Try another threshold or Ink setting, or another part of the photo.")
+            self.top_k.show_hint("No character found.")
+            self.strip.set_stages(value.stages_when_empty, value.shared)
+        else:
+            self.selected = min(self.selected, len(reading.characters) - 1)
+            boxes = [(character.box, character.char, character.confidence) for character in reading.characters]
+            self.photo_view.set_boxes(boxes, self.selected)
+            cells = [(character.char, character.confidence, character.line, character.word) for character in reading.characters]
+            self.reading_view.set_cells(cells, reading.text, self.selected)
+            self._show_character()
+            if reading.segmentation.left_out:
+                self._too_many = True
+                self.show_message(f"Only the first {len(reading.characters)} characters are read "
+                                  f"({reading.segmentation.left_out} more). Drag a rectangle to read another part.")
+            elif self._too_many:
+                self._too_many = False
+                self.show_message("")
+        self.reading_shown.emit(reading)
+
+    @Slot(int)
+    def select_character(self, index: int) -> None:
+        """Show one character's top-k and pipeline (a click on its box or its cell)."""
+        if self.reading is None or not 0 <= index < len(self.reading.characters):
+            return
+        self.selected = index
+        self.photo_view.set_selected(index)
+        self.reading_view.set_selected(index)
+        self._show_character()
+
+    def _show_character(self) -> None:
+        character = self.reading.characters[self.selected]
+        self.top_k.show_prediction(character.top)
+        count = len(self.reading.characters)
+        self.top_k.caption.setText(f"Character {self.selected + 1} of {count} · {character.confidence:.1%} sure")
+        small = dict(self.processed.shared)
+        small.update(self.processed.per_character[self.selected])
+        self.strip.set_stages(character.pipeline.stages, small)
+
+    # --- messages -------------------------------------------------------------------------------
+
+    @Slot(str)
+    def show_message(self, text: str) -> None:
+        """A problem in one line inside the page (never a dialog); "" hides it."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        if text:
+            self.status.setText("")
+        self.message_shown.emit(text)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.camera.ensure_listed()
+
+    def shutdown(self) -> None:
+        self._throttle.stop()
+        self.camera.shutdown()
+        self.worker.shutdown()
+
+
+class _FillingLayout(QVBoxLayout):
+    """Fills the scroll area it is in. With height-for-width (word-wrapped labels) the scroll area
+    would size the page to its preferred height and push the lower rows out of sight."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
+def _heading(text: str) -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    return label
+
+
+def _separator() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.VLine)
+    line.setFrameShadow(QFrame.Shadow.Sunken)
+    return line
