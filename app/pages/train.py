@@ -451,6 +451,8 @@ class TrainPage(QWidget):
     def load_source(self, path: str, split: str | None = None) -> None:
         """List the source's splits and show samples of one, reading on a worker."""
         self.source_edit.setText(path)
+        if self._download_task is None:
+            self.download_status.clear()  # an old download message no longer applies
         self.data_status.setText("Reading…")
         self._set_label_colour(self.data_status, None)
         wanted = split or self._remembered_split
@@ -554,8 +556,8 @@ class TrainPage(QWidget):
     @Slot(object)
     def _on_downloaded(self, splits: list[SplitInfo]) -> None:
         self._download_task = None
-        self._end_download(f"Downloaded and verified: {len(splits)} splits.", None)
         self.load_source(str(emnist_download_target()))
+        self._end_download(f"Downloaded and verified: {len(splits)} splits.", None)
         self.download_finished.emit(True)
 
     @Slot(object)
