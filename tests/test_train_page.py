@@ -217,6 +217,18 @@ def test_nan_loss_stops_with_a_clear_message(qtbot, main_window, digits_csv):
     qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=5000)
 
 
+def test_stop_before_the_first_batch_ends_the_run_at_once(qtbot, main_window, digits_csv):
+    page, _ = open_train_page(qtbot, main_window, digits_csv)
+    set_up_quick_run(page, epochs=2)
+    with qtbot.waitSignal(page.run_failed, timeout=60000) as ended:
+        page.start_button.click()
+        page.stop_button.click()  # while the data loads
+    assert "nothing was trained" in ended.args[0]
+    assert "Stopped before the first batch" in page.message.text() and "failed" not in page.message.text()
+    qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=5000)
+    assert page.result is None and not page.save_button.isEnabled()
+
+
 def test_closing_during_training_asks_and_stops_cleanly(qtbot, main_window_factory, digits_csv, monkeypatch):
     window = main_window_factory()
     page, _ = open_train_page(qtbot, window, digits_csv)

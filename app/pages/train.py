@@ -48,7 +48,7 @@ from app.workers import Task, TaskState, run_task
 from lenet_core import bundle, download, models
 from lenet_core.datasets import SplitInfo, load_dataset, open_source
 from lenet_core.paths import user_data_dir, user_models_dir
-from lenet_core.training import BatchProgress, EpochResult, StartInfo, TrainConfig, TrainResult
+from lenet_core.training import BatchProgress, EpochResult, StartInfo, TrainConfig, TrainingStopped, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -700,6 +700,12 @@ class TrainPage(QWidget):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self.progress_bar.setRange(0, 1000)
+        if isinstance(self.run.error, TrainingStopped):  # Stop pressed before the first batch
+            self.progress_label.setText(f"Stopped before training began ({message}).")
+            self._append_log(message)
+            self._say("Stopped before the first batch: nothing to evaluate or save.", None)
+            self.run_failed.emit(message)
+            return
         self.progress_label.setText(f"Training failed: {message}")
         self._append_log(f"failed: {message}")
         self._say(f"Training failed: {message}", "error")
