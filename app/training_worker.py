@@ -143,9 +143,9 @@ class TrainingRun(QObject):
 
     @Slot(object)
     def _on_error(self, error: BaseException) -> None:
-        self.error = error
         if not isinstance(error, (TrainingError, DatasetError)):
             log.error("training failed:\n%s", getattr(error, "formatted_traceback", error))
+        self.error = error.with_traceback(None)  # its frames would keep the data set and the model alive
         self.failed.emit(describe_error(error))
 
     @Slot()

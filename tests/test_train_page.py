@@ -114,10 +114,10 @@ def test_train_stop_resume_evaluate_save_and_use(qtbot, main_window, digits_csv,
     window = main_window
     page, preview = open_train_page(qtbot, window, digits_csv)
     assert preview.split == "mnist" and preview.count == 480
-    set_up_quick_run(page)
+    set_up_quick_run(page, epochs=4)
     check = ThreadCheck()
 
-    # --- a run stopped in the middle of its second epoch ---------------------------------
+    # --- a run stopped after its first epoch, in the middle of an epoch ---------------------
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
     assert page.is_training() and page.stop_button.isEnabled() and not page.start_button.isEnabled()
     page.run.batch.connect(check.note)
@@ -131,7 +131,7 @@ def test_train_stop_resume_evaluate_save_and_use(qtbot, main_window, digits_csv,
     def in_epoch_two(progress) -> bool:
         nonlocal steps
         steps = progress.steps
-        return progress.epoch == 2 and progress.batch >= 5
+        return progress.epoch >= 2 and progress.batch >= 5
 
     with qtbot.waitSignal(page.run.batch, check_params_cb=in_epoch_two, timeout=30000):
         pass
@@ -141,11 +141,12 @@ def test_train_stop_resume_evaluate_save_and_use(qtbot, main_window, digits_csv,
         pass
     outcome = stopped.args[0]
     assert outcome.batches_after_stop == 1, "Keras stops after the batch that was running"
-    assert outcome.result.stopped and outcome.result.partial and len(outcome.result.history) == 1
-    assert "Stopped after 1 of 3 epochs" in page.progress_label.text()
+    finished_epochs = len(outcome.result.history)  # the worker may be ahead of the GUI: 1 or more
+    assert outcome.result.stopped and outcome.result.partial and 1 <= finished_epochs < 4
+    assert f"Stopped after {finished_epochs} of 4 epochs" in page.progress_label.text()
     assert "Partial run" in page.summary_label.text()
     assert check.on_gui_thread and all(check.on_gui_thread)
-    assert page.curves.points("val_loss") == 1 and page.curves.points("train_batch_loss") > steps
+    assert page.curves.points("val_loss") == finished_epochs and page.curves.points("train_batch_loss") > steps
     assert page.tabs.currentWidget() is page.result_tab and page.save_button.isEnabled()
     assert page.name_edit.text() == "mnist-lenet5-partial"
     with qtbot.waitSignal(page.model_saved, timeout=30000) as saved_partial:

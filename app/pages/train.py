@@ -155,6 +155,7 @@ class TrainPage(QWidget):
         self._save_task: Task | None = None
         self._download_task: Task | None = None
         self._remembered_split: str | None = None
+        self._run_active = False
         self._panels_built = False
         self._shut_down = False
 
@@ -586,7 +587,8 @@ class TrainPage(QWidget):
     # --- training -------------------------------------------------------------------------------
 
     def is_training(self) -> bool:
-        return self.run is not None and self.run.is_running()
+        """From Start until the run's last signal has been handled here."""
+        return self._run_active
 
     def config(self) -> TrainConfig:
         """The run the controls describe."""
@@ -623,6 +625,8 @@ class TrainPage(QWidget):
         self.progress_label.setText("Starting: loading the data and TensorFlow…")
         self._show_result(None)
         self._say("", None)
+        if self.run is not None:
+            self.run.deleteLater()
         self.run = TrainingRun(config, self.report_interval_s, self)
         self.run.started.connect(self._on_started)
         self.run.batch.connect(self._on_batch)
@@ -631,6 +635,7 @@ class TrainPage(QWidget):
         self.run.finished.connect(self._on_finished)
         self.run.failed.connect(self._on_failed)
         self.run.ended.connect(self._on_ended)
+        self._run_active = True
         self._append_log(f"data: {config.data} ({config.split})")
         self.run.start()
         self.tabs.setCurrentWidget(self.run_tab)
@@ -713,6 +718,8 @@ class TrainPage(QWidget):
 
     @Slot()
     def _on_ended(self) -> None:
+        if self.sender() is self.run:
+            self._run_active = False
         self._update_controls()
 
     # --- result ---------------------------------------------------------------------------------
