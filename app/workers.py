@@ -9,9 +9,10 @@ replaces any that waits, so stale work is dropped, never queued up.
 Connect these signals only to slots of QObjects that live in the GUI thread: a lambda or a
 plain function connected to a worker's signal runs in the worker thread.
 
-TensorFlow work runs with `own_thread=True`: pybind11 extensions (TensorFlow, LiteRT) cache a
-Python thread state per OS thread, and a reused pool thread gets a fresh one for every task, so
-TensorFlow in a later task on the same pool thread crashes on the stale one (measured here).
+TensorFlow work runs with `own_thread=True`: pybind11 (inside TensorFlow and LiteRT) keeps the
+Python thread state it first saw on an OS thread, while PySide gives a pool thread a new one for
+every task, so TensorFlow in a later task on a reused pool thread crashes on the stale one
+(reproduced in tests/test_workers.py). A fresh Python thread per task has no stale state.
 """
 
 from __future__ import annotations
