@@ -98,6 +98,9 @@ class MainWindow(QMainWindow):
     def _on_device(self, text: str) -> None:
         self.training_device = text
         self.device_label.setText(f"Recognition: LiteRT (CPU) · Training: {text}")
+        for page in self.pages:
+            if hasattr(page, "set_training_device"):
+                page.set_training_device(text)
 
     # --- toolbar and menus ----------------------------------------------------------------------
 

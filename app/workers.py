@@ -8,11 +8,17 @@ replaces any that waits, so stale work is dropped, never queued up.
 
 Connect these signals only to slots of QObjects that live in the GUI thread: a lambda or a
 plain function connected to a worker's signal runs in the worker thread.
+
+TensorFlow work runs with `own_thread=True`: pybind11 (inside TensorFlow and LiteRT) keeps the
+Python thread state it first saw on an OS thread, while PySide gives a pool thread a new one for
+every task, so TensorFlow in a later task on a reused pool thread crashes on the stale one
+(reproduced in tests/test_workers.py). A fresh Python thread per task has no stale state.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -96,11 +102,13 @@ def run_task(
     on_error: Callable[[BaseException], None] | None = None,
     on_progress: Callable[[Any], None] | None = None,
     on_finished: Callable[[], None] | None = None,
+    own_thread: bool = False,
 ) -> Task:
     """Start `function(*args)` (or `function(state, *args)`) on a pool thread; returns its handle.
 
     The `on_*` slots (bound methods of GUI-thread QObjects) are connected before the task
-    starts, so even a task that finishes at once is heard.
+    starts, so even a task that finishes at once is heard. `own_thread`: run on a new Python
+    thread instead of the pool (for TensorFlow; see the module docstring).
     """
     task = Task(function, args, with_state)
     for signal, slot in ((task.signals.result, on_result), (task.signals.error, on_error),
@@ -109,7 +117,11 @@ def run_task(
             signal.connect(slot)
     _running.add(task)
     task.signals.finished.connect(_Forget(task).forget)
-    pool().start(task)
+    if own_thread:
+        # Not a daemon: the interpreter waits for it at exit, so a run is stopped, never cut off.
+        threading.Thread(target=task.run, name=f"task-{getattr(function, '__name__', 'work')}").start()
+    else:
+        pool().start(task)
     return task
 
 
@@ -125,9 +137,12 @@ class _Forget(QObject):
 
 def wait_for_all(timeout_ms: int = 30000) -> bool:
     """Used on exit: wait for background tasks to finish (after they were asked to cancel)."""
-    for task in list(_running):
+    tasks = list(_running)
+    for task in tasks:
         task.cancel()
-    return pool().waitForDone(timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    done = pool().waitForDone(timeout_ms)
+    return all(task.done.wait(max(0.0, deadline - time.monotonic())) for task in tasks) and done
 
 
 class _LatestWorker(QObject):

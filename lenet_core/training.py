@@ -111,6 +111,10 @@ class TrainingError(RuntimeError):
     pass
 
 
+class TrainingStopped(TrainingError):
+    """The stop flag was set before the first batch (while loading or preparing): nothing was trained."""
+
+
 @dataclass
 class TrainResult:
     model: Any  # keras.Model
@@ -336,6 +340,11 @@ class Trainer:
     def stop(self) -> None:
         self.stop_event.set()
 
+    def _stop_if_asked(self, stage: str) -> None:
+        """Before the first batch the Keras callback cannot see the flag; these checks can."""
+        if self.stop_event.is_set():
+            raise TrainingStopped(f"stopped while {stage}: nothing was trained")
+
     def load_data(self) -> tuple[Dataset, Dataset | None]:
         config = self.config
         train, test = self._train, self._test
@@ -358,6 +367,7 @@ class Trainer:
         log = self.callbacks.on_log
         started = time.perf_counter()
         train_all, test = self.load_data()
+        self._stop_if_asked("loading the data")
         train, validation = split_validation(train_all, config.validation_fraction, config.seed)
         if len(train) == 0:
             raise TrainingError("the data set has no training samples")
@@ -394,6 +404,7 @@ class Trainer:
             device, config.architecture, int(model.count_params()), train.classes, len(train), len(validation),
             len(test) if test is not None else len(validation), steps, config.epochs,
         )
+        self._stop_if_asked("preparing the network")
         self.callbacks.on_start(info)
         log(f"training {config.describe()} on {device}; {len(train):,} train / {len(validation):,} validation samples")
         monitor = _make_keras_callback(self, steps, config.epochs, base_lr, val_ds)

@@ -112,6 +112,13 @@ def test_early_stopping_on_validation(digits_mini):
     assert any("early stop" in line for line in recorder.logs)
 
 
+def test_stop_before_the_first_batch_trains_nothing(digits_mini):
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(training.TrainingStopped, match="nothing was trained"):
+        Trainer(quick_config(digits_mini), stop_event=stop).run()
+
+
 def test_nan_loss_stops_with_a_clear_message(digits_mini):
     config = quick_config(digits_mini, epochs=2, learning_rate=1e20, architecture="lenet5", schedule="constant")
     with pytest.raises(TrainingError, match="NaN"):
