@@ -106,7 +106,7 @@ class TrainingRun(QObject):
     def start(self) -> None:
         self._task = run_task(
             _train, self, with_state=True, on_progress=self._on_progress, on_result=self._on_result,
-            on_error=self._on_error, on_finished=self._on_finished, own_thread=True,
+            on_error=self._on_error, on_finished=self._on_finished,
         )
 
     def stop(self) -> None:

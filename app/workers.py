@@ -1,6 +1,6 @@
 """The one home of background work in the GUI (the napari/Orange pattern).
 
-`run_task` runs a function on a pool thread; the function gets a `TaskState` to report
+`run_task` runs a function on a background thread; the function gets a `TaskState` to report
 progress and to see whether cancellation was asked for, and knows nothing of Qt. Results,
 progress and errors come back through queued signals. `LatestOnly` serves interactive
 requests (live prediction while drawing): one request runs at a time and a newer request
@@ -9,10 +9,11 @@ replaces any that waits, so stale work is dropped, never queued up.
 Connect these signals only to slots of QObjects that live in the GUI thread: a lambda or a
 plain function connected to a worker's signal runs in the worker thread.
 
-TensorFlow work runs with `own_thread=True`: pybind11 (inside TensorFlow and LiteRT) keeps the
-Python thread state it first saw on an OS thread, while PySide gives a pool thread a new one for
-every task, so TensorFlow in a later task on a reused pool thread crashes on the stale one
-(reproduced in tests/test_workers.py). A fresh Python thread per task has no stale state.
+Every task gets a Python thread of its own, and `LatestOnly` one long-lived Python thread, never a
+reused QThreadPool or QThread: pybind11 (inside TensorFlow and LiteRT) keeps the Python thread
+state it first saw on an OS thread, while PySide gives a Qt-owned thread a new one for every
+task, so TensorFlow in a later task on a reused Qt thread crashed on the stale one
+(tests/test_workers.py runs that sequence). Tasks are few and long, so threads cost nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 
 class TaskState:
@@ -47,13 +48,11 @@ class TaskSignals(QObject):
     finished = Signal()
 
 
-class Task(QRunnable):
-    """A function run on a pool thread; create with `run_task`."""
+class Task:
+    """A function run on its own thread; create with `run_task`."""
 
     def __init__(self, function: Callable[..., Any], args: tuple, with_state: bool):
-        super().__init__()
-        self.setAutoDelete(False)  # the handle outlives run(): signals may still be delivered
-        self.signals = TaskSignals()
+        self.signals = TaskSignals()  # created on the GUI thread, so its signals queue to it
         self.state = TaskState(self.signals.progress.emit)
         self._function, self._args, self._with_state = function, args, with_state
         self.done = threading.Event()
@@ -82,16 +81,7 @@ class Task(QRunnable):
             pass  # the window closed while this ran: nobody is left to tell
 
 
-_pool: QThreadPool | None = None
 _running: set[Task] = set()
-
-
-def pool() -> QThreadPool:
-    global _pool
-    if _pool is None:
-        _pool = QThreadPool()
-        _pool.setMaxThreadCount(4)  # loading, training, evaluation: few and long
-    return _pool
 
 
 def run_task(
@@ -102,13 +92,11 @@ def run_task(
     on_error: Callable[[BaseException], None] | None = None,
     on_progress: Callable[[Any], None] | None = None,
     on_finished: Callable[[], None] | None = None,
-    own_thread: bool = False,
 ) -> Task:
-    """Start `function(*args)` (or `function(state, *args)`) on a pool thread; returns its handle.
+    """Start `function(*args)` (or `function(state, *args)`) on a new thread; returns its handle.
 
     The `on_*` slots (bound methods of GUI-thread QObjects) are connected before the task
-    starts, so even a task that finishes at once is heard. `own_thread`: run on a new Python
-    thread instead of the pool (for TensorFlow; see the module docstring).
+    starts, so even a task that finishes at once is heard.
     """
     task = Task(function, args, with_state)
     for signal, slot in ((task.signals.result, on_result), (task.signals.error, on_error),
@@ -117,11 +105,8 @@ def run_task(
             signal.connect(slot)
     _running.add(task)
     task.signals.finished.connect(_Forget(task).forget)
-    if own_thread:
-        # Not a daemon: the interpreter waits for it at exit, so a run is stopped, never cut off.
-        threading.Thread(target=task.run, name=f"task-{getattr(function, '__name__', 'work')}").start()
-    else:
-        pool().start(task)
+    # Not a daemon: the interpreter waits for it at exit, so a run is stopped, never cut off.
+    threading.Thread(target=task.run, name=f"task-{getattr(function, '__name__', 'work')}").start()
     return task
 
 
@@ -136,85 +121,70 @@ class _Forget(QObject):
 
 
 def wait_for_all(timeout_ms: int = 30000) -> bool:
-    """Used on exit: wait for background tasks to finish (after they were asked to cancel)."""
+    """Used on exit: ask every background task to cancel, then wait for them to end."""
     tasks = list(_running)
     for task in tasks:
         task.cancel()
     deadline = time.monotonic() + timeout_ms / 1000
-    done = pool().waitForDone(timeout_ms)
-    return all(task.done.wait(max(0.0, deadline - time.monotonic())) for task in tasks) and done
-
-
-class _LatestWorker(QObject):
-    done = Signal(object, object)  # request token, result (or exception)
-
-    def __init__(self, owner: LatestOnly):
-        super().__init__()
-        self._owner = owner
-
-    @Slot()
-    def work(self) -> None:
-        while True:
-            request = self._owner._take()
-            if request is None:
-                return
-            token, function, args = request
-            try:
-                value = function(*args)
-            except Exception as error:  # noqa: BLE001 - reported to the GUI, never raised here
-                error.formatted_traceback = traceback.format_exc()  # type: ignore[attr-defined]
-                value = error
-            self.done.emit(token, value)
+    return all(task.done.wait(max(0.0, deadline - time.monotonic())) for task in tasks)
 
 
 class LatestOnly(QObject):
     """A single background thread that always works on the newest request.
 
     `submit` returns at once. While a request runs, newer ones replace each other; when it
-    finishes, only the newest waiting one runs. `finished(token, value)` is emitted for each
-    request that ran; `value` is the exception when the function raised.
+    finishes, only the newest waiting one runs. `finished(token, value)` is emitted (queued to
+    the GUI thread) for each request that ran; `value` is the exception when the function raised.
     """
 
     finished = Signal(object, object)
-    _wake = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._lock = threading.Lock()
+        self._condition = threading.Condition()
         self._pending: tuple | None = None
         self._busy = False
+        self._closed = False
         self.dropped = 0
-        self._thread = QThread()
-        self._thread.setObjectName("latest-only")
-        self._worker = _LatestWorker(self)
-        self._worker.moveToThread(self._thread)
-        self._wake.connect(self._worker.work)
-        self._worker.done.connect(self._relay)
+        self._thread = threading.Thread(target=self._work, name="latest-only", daemon=True)
         self._thread.start()
 
     def submit(self, token: Any, function: Callable[..., Any], *args: Any) -> None:
-        with self._lock:
+        with self._condition:
             if self._pending is not None:
                 self.dropped += 1
             self._pending = (token, function, args)
-            start = not self._busy
             self._busy = True
-        if start:
-            self._wake.emit()
+            self._condition.notify()
 
-    def _take(self) -> tuple | None:
-        with self._lock:
-            request, self._pending = self._pending, None
-            if request is None:
-                self._busy = False
-            return request
+    @property
+    def busy(self) -> bool:
+        with self._condition:
+            return self._busy
 
-    @Slot(object, object)
-    def _relay(self, token: Any, value: Any) -> None:
-        self.finished.emit(token, value)
+    def _work(self) -> None:
+        while True:
+            with self._condition:
+                while self._pending is None and not self._closed:
+                    self._busy = False
+                    self._condition.wait()
+                if self._closed:
+                    return
+                token, function, args = self._pending
+                self._pending = None
+            try:
+                value = function(*args)
+            except Exception as error:  # noqa: BLE001 - reported to the GUI, never raised here
+                error.formatted_traceback = traceback.format_exc()  # type: ignore[attr-defined]
+                value = error
+            try:
+                self.finished.emit(token, value)
+            except RuntimeError:
+                return  # the page is gone
 
     def shutdown(self) -> None:
-        with self._lock:
+        with self._condition:
+            self._closed = True
             self._pending = None
-        self._thread.quit()
-        self._thread.wait(5000)
+            self._condition.notify()
+        self._thread.join(5)

@@ -149,7 +149,7 @@ def test_stale_requests_are_dropped_not_queued(qtbot, main_window):
     dropped_before = worker.dropped
     for _ in range(50):  # a burst of requests while one is running
         page.predict_now()
-    qtbot.waitUntil(lambda: not worker._busy, timeout=10000)
+    qtbot.waitUntil(lambda: not worker.busy, timeout=10000)
     assert worker.dropped > dropped_before
     assert page._shown == page._sequence  # the newest request is the one on screen
 

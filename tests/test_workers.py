@@ -1,6 +1,7 @@
-"""TensorFlow on background threads: with `own_thread=True`, importing TensorFlow in one task and
-using it in the next works after LiteRT was loaded on the pool (the Train page's train → save).
-On a single reused pool thread the same sequence crashes in pybind11 on a stale thread state."""
+"""TensorFlow and LiteRT on background threads, in the order the app uses them (model loaded,
+live predictions, then training and saving): importing TensorFlow in one task and using it in
+the next must work. On a reused QThreadPool thread this sequence crashed in pybind11 on a stale
+Python thread state, which is why every task has a thread of its own."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import sys, threading
 from PySide6.QtCore import QCoreApplication
 app = QCoreApplication([])
 from app import workers
-workers.pool().setMaxThreadCount(1)  # every pool task on the same, reused thread
 
 def load_litert():
     from lenet_core.inference import Recognizer
@@ -28,9 +28,17 @@ def use_tensorflow():
     import numpy as np, tensorflow as tf
     tf.data.Dataset.from_tensor_slices((np.zeros((4, 28, 28), np.uint8), np.zeros(4, np.int32)))
 
-for function, own in ((load_litert, False), (import_tensorflow, True), (use_tensorflow, True), (use_tensorflow, True)):
-    task = workers.run_task(function, own_thread=own)
+latest = workers.LatestOnly()
+from lenet_core.inference import Recognizer
+import numpy as np
+recognizer = Recognizer()
+for _ in range(3):
+    latest.submit(None, recognizer.probabilities, np.zeros((28, 28), np.float32))
+for function in (load_litert, import_tensorflow, use_tensorflow, use_tensorflow):
+    task = workers.run_task(function)
     assert task.done.wait(300), function.__name__
+latest.submit(None, recognizer.probabilities, np.zeros((28, 28), np.float32))
+latest.shutdown()
 print("ok")
 """
 

@@ -779,8 +779,7 @@ class TrainPage(QWidget):
                 self._say_saved("Not saved: choose another name.", None)
                 return
         self._say_saved(f"Saving {name}… (exporting to LiteRT)", None)
-        self._save_task = run_task(save_model, self.result, path, name, on_result=self._on_saved, on_error=self._on_save_error,
-                                   own_thread=True)  # the LiteRT export runs TensorFlow
+        self._save_task = run_task(save_model, self.result, path, name, on_result=self._on_saved, on_error=self._on_save_error)
         self._update_controls()
 
     @Slot(object)
