@@ -44,7 +44,9 @@ def _region(text: str) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
-def cmd_predict(args) -> int:
+def _each_image(args, handle) -> int:
+    """Load the model, then `handle(recognizer, path, image, options)` for every image argument;
+    a bad image is one error line and the others still run. Returns the exit code."""
     from lenet_core.bundle import BundleError
     from lenet_core.imageio import ImageReadError, read_image
     from lenet_core.inference import Recognizer
@@ -58,58 +60,44 @@ def cmd_predict(args) -> int:
     options = _options(args)
     for path in args.images:
         try:
-            image = read_image(path)
-            started = time.perf_counter()
-            prediction = recognizer.recognise(image, options, args.top)
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            handle(recognizer, path, read_image(path), options)
         except ImageReadError as error:
             _error(str(error))
             failures += 1
-            continue
-        record = {
-            "path": str(path),
-            "model": recognizer.name,
-            "empty": prediction.empty,
-            "top": [{"char": char, "p": round(p, 5)} for char, p in prediction.top],
-            "ms": round(elapsed_ms, 2),
-        }
+        except ValueError as error:  # e.g. a --region outside this image
+            _error(f"{path}: {error}")
+            failures += 1
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def _top(pairs) -> list[dict]:
+    return [{"char": char, "p": round(p, 5)} for char, p in pairs]
+
+
+def cmd_predict(args) -> int:
+    def predict(recognizer, path, image, options) -> None:
+        started = time.perf_counter()
+        prediction = recognizer.recognise(image, options, args.top)
+        elapsed_ms = (time.perf_counter() - started) * 1000
         if args.json:
+            record = {"path": str(path), "model": recognizer.name, "empty": prediction.empty, "top": _top(prediction.top), "ms": round(elapsed_ms, 2)}
             print(json.dumps(record, ensure_ascii=False), flush=True)
         elif prediction.empty:
             print(f"{path}: nothing to read (no ink found)", flush=True)
         else:
             guesses = "  ".join(f"{char} {p:.1%}" for char, p in prediction.top)
             print(f"{path}: {guesses}", flush=True)
-    return EXIT_ERROR if failures else EXIT_OK
+
+    return _each_image(args, predict)
 
 
 def cmd_read(args) -> int:
     """Every character of each image, segmented and read exactly as the Photo page does."""
-    from lenet_core.bundle import BundleError
-    from lenet_core.imageio import ImageReadError, read_image
-    from lenet_core.inference import Recognizer
 
-    try:
-        recognizer = Recognizer(args.model)
-    except (BundleError, ValueError) as error:
-        _error(str(error))
-        return EXIT_ERROR
-    failures = 0
-    options = _options(args)
-    for path in args.images:
-        try:
-            image = read_image(path)
-            started = time.perf_counter()
-            reading = recognizer.read(image, options, args.top, region=args.region, split=not args.one)
-            elapsed_ms = (time.perf_counter() - started) * 1000
-        except ImageReadError as error:
-            _error(str(error))
-            failures += 1
-            continue
-        except ValueError as error:  # a --region outside this image
-            _error(f"{path}: {error}")
-            failures += 1
-            continue
+    def read(recognizer, path, image, options) -> None:
+        started = time.perf_counter()
+        reading = recognizer.read(image, options, args.top, region=args.region, split=not args.one)
+        elapsed_ms = (time.perf_counter() - started) * 1000
         if args.json:
             record = {
                 "path": str(path),
@@ -117,18 +105,14 @@ def cmd_read(args) -> int:
                 "text": reading.text,
                 "size": [int(image.shape[1]), int(image.shape[0])],
                 "characters": [
-                    {
-                        "box": list(character.box),
-                        "line": character.line,
-                        "top": [{"char": char, "p": round(p, 5)} for char, p in character.top],
-                    }
+                    {"box": list(character.box), "line": character.line, "top": _top(character.top)}
                     for character in reading.characters
                 ],
                 "left_out": reading.segmentation.left_out,
                 "ms": round(elapsed_ms, 2),
             }
             print(json.dumps(record, ensure_ascii=False), flush=True)
-            continue
+            return
         if reading.segmentation.left_out:
             print(f"lenet-studio: note: {path}: only the first {len(reading.characters)} characters were read, "
                   f"{reading.segmentation.left_out} more were not", file=sys.stderr)
@@ -138,7 +122,8 @@ def cmd_read(args) -> int:
             print(f"{path}:", *(f"  {line}" for line in reading.text.split("\n")), sep="\n", flush=True)
         else:
             print(f"{path}: {reading.text}", flush=True)
-    return EXIT_ERROR if failures else EXIT_OK
+
+    return _each_image(args, read)
 
 
 def cmd_evaluate(args) -> int:
