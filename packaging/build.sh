@@ -31,6 +31,9 @@ python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 lock=packaging/requirements.txt
 key="$("$python" -c 'import sys; print("py%d%d" % sys.version_info[:2])')-$(md5sum <"$lock" | cut -c1-12)"
 venv="${LENET_BUILD_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/lenet-studio/build-venv-$key}"
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9  # two checkouts building at once share one venv: the second waits for the first to make it
 if [ ! -e "$venv/.complete" ]; then
   echo "== creating the build venv $venv"
   rm -rf "$venv"
@@ -40,6 +43,7 @@ if [ ! -e "$venv/.complete" ]; then
 else
   echo "== reusing the build venv $venv"
 fi
+flock -u 9
 venv_done=$SECONDS
 
 # Names, version and description come from pyproject.toml; the display name from the app itself.
