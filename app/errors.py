@@ -17,18 +17,22 @@ log = logging.getLogger("lenet_studio")
 
 
 def setup_logging() -> Path | None:
-    """Log to <user data>/logs/lenet-studio.log; None when the folder cannot be written."""
+    """Log to <user data>/logs/lenet-studio.log; None when the folder cannot be written, and
+    then warnings go to stderr instead (a terminal shows them; a windowed build discards them)."""
     folder = user_data_dir() / "logs"
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(folder / "lenet-studio.log", maxBytes=1_000_000, backupCount=2, encoding="utf-8")
     except OSError:
-        logging.getLogger().addHandler(logging.NullHandler())
+        fallback = logging.StreamHandler(sys.stderr)
+        fallback.setLevel(logging.WARNING)
+        fallback.setFormatter(logging.Formatter("lenet-studio: %(levelname)s: %(message)s"))
+        root.addHandler(fallback)
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
     return folder / "lenet-studio.log"
 
 

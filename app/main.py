@@ -9,11 +9,15 @@ import time
 STARTED = time.perf_counter()  # before any heavy import: the reference for launch timings
 
 import argparse  # noqa: E402
+import logging  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.streams import ensure_standard_streams
+
+    missing_streams = ensure_standard_streams()  # first: a windowed bundle may have no stdout/stderr
     argv = sys.argv[1:] if argv is None else argv
     from lenet_core.cli import COMMANDS
 
@@ -33,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"lenet-studio {__version__}")
         return 0
-    return run_gui(args)
+    return run_gui(args, missing_streams)
 
 
-def run_gui(args: argparse.Namespace) -> int:
+def run_gui(args: argparse.Namespace, missing_streams: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -49,6 +53,8 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setOrganizationName(APP_SLUG)
     app.setDesktopFileName(APP_SLUG)
     log_path = setup_logging()
+    if missing_streams:
+        logging.getLogger("lenet_studio").info("no console (%s missing): output goes to the log only", ", ".join(missing_streams))
     if not args.smoke_test:
         install_exception_hook(log_path)
 

@@ -57,6 +57,8 @@ class SmokeTest(QObject):
             "expected": self.sample["char"],
             "model": recognizer.name if recognizer else None,
             "tensorflow_imported": "tensorflow" in sys.modules,
+            "skipped": list(self.window.models.skipped),  # model files that could not be listed
+            "user_data_problem": self.window.data_problem,  # None, or why settings cannot be saved
         }
         if self.screenshot:
             self.window.grab().save(self.screenshot)

@@ -5,6 +5,7 @@ the active model and the compute device, and geometry and choices remembered bet
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal, Slot
@@ -26,7 +27,7 @@ from app.settings import open_settings, value
 from app.workers import run_task
 from lenet_core import __version__
 from lenet_core.bundle import DEFAULT_MODEL, SUFFIX
-from lenet_core.paths import APP_NAME, resource_path, user_models_dir
+from lenet_core.paths import APP_NAME, resource_path, user_data_problem, user_models_dir
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
         self.settings = open_settings()
         self.models = ModelManager(self)
         self.models.listing_changed.connect(self._fill_model_picker)
+        self.models.listing_changed.connect(self._update_notices)
         self.models.model_changed.connect(self._on_model_changed)
         self.models.load_failed.connect(self._on_model_failed)
         self.models.loading.connect(lambda name: self.statusBar().showMessage(f"Loading model {name}…", 3000))
@@ -60,6 +62,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._restore_settings()
+        self.data_problem = user_data_problem()
+        if self.data_problem:
+            log.warning("user data folder: %s; settings, logs and trained models are not saved", self.data_problem)
+        self.notices: list[str] = []
+        self._notices_shown = False
         self.models.refresh()
         self._initial_model = model or value(self.settings, "model/last", DEFAULT_MODEL, str)
 
@@ -169,8 +176,29 @@ class MainWindow(QMainWindow):
         self.model_label.setObjectName("modelStatus")
         self.device_label = QLabel("Recognition: LiteRT (CPU)")
         self.training_device = ""
+        self.notice_label = QLabel()
+        self.notice_label.setObjectName("startupNotice")
+        self.notice_label.hide()
+        self.statusBar().addPermanentWidget(self.notice_label)
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.device_label)
+
+    @Slot()
+    def _update_notices(self) -> None:
+        """What went wrong at start-up without stopping it (model files skipped, a read-only data
+        folder): a short warning in the status bar, the details in its tooltip and the log."""
+        self.notices = [f"skipped {line}" for line in self.models.skipped]
+        if self.data_problem:
+            self.notices.append(f"settings and models are not saved: {self.data_problem}")
+        parts = []
+        if self.models.skipped:
+            count = len(self.models.skipped)
+            parts.append(f"{count} model file{'s' if count > 1 else ''} skipped")
+        if self.data_problem:
+            parts.append("user data folder not writable")
+        self.notice_label.setText("⚠ " + " · ".join(parts))
+        self.notice_label.setToolTip("\n".join(self.notices))
+        self.notice_label.setVisible(bool(parts))
 
     # --- models ---------------------------------------------------------------------------------
 
@@ -247,7 +275,13 @@ class MainWindow(QMainWindow):
         for page in self.pages:
             if hasattr(page, "set_recognizer"):
                 page.set_recognizer(recognizer)
-        self.statusBar().showMessage(f"Using {bundle.name}", 3000)
+        if self.notices and not self._notices_shown:  # once, after the start-up messages
+            self._notices_shown = True
+            folder = f"{user_models_dir()}{os.sep}"  # file names are enough here; the tooltip has the paths
+            short = "; ".join(notice.replace(folder, "") for notice in self.notices)
+            self.statusBar().showMessage(f"{short[:1].upper()}{short[1:]} — using {bundle.name}", 20000)
+        else:
+            self.statusBar().showMessage(f"Using {bundle.name}", 3000)
 
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:

@@ -42,6 +42,19 @@ def user_models_dir() -> Path:
     return user_data_dir() / "models"
 
 
+def user_data_problem() -> str | None:
+    """None when the user data folder exists (or can be made) and takes a file; otherwise one
+    line saying why not, for a read-only or missing home. The app still runs without it."""
+    folder = user_data_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        return f"{folder} is not writable ({error.strerror or error})"
+    return None
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path, mode: str = "wb") -> Iterator:
     """Open a temporary file beside `path`; on success rename it over `path`.
