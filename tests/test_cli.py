@@ -99,6 +99,7 @@ def test_evaluate_on_a_test_slice(digits_mini):
     summary = json.loads(result.stdout)
     assert summary["samples"] == 470 and 0.5 < summary["accuracy"] <= 1.0 and 0.5 < summary["weighted_f1"] <= 1
     assert len(summary["worst_confusions"]) == 10
+    assert 0.5 < summary["accuracy_averaged"] <= 1.0
 
 
 def test_evaluate_refuses_a_mismatched_split(digits_mini):
