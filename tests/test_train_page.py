@@ -263,8 +263,11 @@ def test_settings_are_remembered(qtbot, main_window_factory, digits_csv):
     assert page.source_edit.text() == str(digits_csv)
     assert (page.architecture_combo.currentData(), page.epochs_spin.value(), page.batch_spin.value()) == ("lenet5-classic", 7, 64)
     assert (page.validation_spin.value(), page.augment_check.isChecked(), page.max_samples_spin.value()) == (20, False, 300)
-    with qtbot.waitSignal(page.data_ready, timeout=20000):  # the remembered source is read when the page shows
-        second.tabs.setCurrentWidget(page)
+    # The window reopens on the Train tab it closed on, and the page reads the remembered source once it
+    # shows; that read may already be done by the time the model has loaded, so wait on the state.
+    assert second.tabs.currentWidget() is page
+    qtbot.waitUntil(lambda: page.preview is not None, timeout=20000)
+    assert page.preview.count > 0 and page.split_combo.count() > 0
     assert page.config().max_samples == 300 and page.config().validation_fraction == pytest.approx(0.2)
 
 
