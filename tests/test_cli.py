@@ -131,13 +131,21 @@ def test_train_with_bad_data_is_one_line(tmp_path):
 def test_models_lists_the_shipped_ones():
     result = cli("models")
     assert result.returncode == 0
-    assert "emnist-balanced" in result.stdout and "shipped" in result.stdout
+    shipped = [line for line in result.stdout.splitlines() if "shipped" in line]
+    for name in ("emnist-balanced", "emnist-letters", "emnist-digits"):
+        assert any(name in line for line in shipped), result.stdout
+
+
+# The seed recipes' test accuracy on the same splits (10 epochs): the shipped models must at least match it.
+SEED_SCORES = {"emnist-balanced": ("balancedx", 0.854), "emnist-letters": ("lettersx", 0.921), "emnist-digits": ("digitsx", 0.9918)}
 
 
 @needs_shared_data()
-def test_shipped_47_class_model_on_a_balancedx_test_slice():
-    result = cli("evaluate", "--model", "emnist-balanced", "--data", str(SHARED_EMNIST), "--split", "balancedx", "--limit", "4000", "--json")
+@pytest.mark.parametrize("model", SEED_SCORES)
+def test_shipped_model_beats_its_seed_recipe_on_a_test_slice(model):
+    split, seed = SEED_SCORES[model]
+    result = cli("evaluate", "--model", model, "--data", str(SHARED_EMNIST), "--split", split, "--limit", "4000", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["samples"] == 4000
-    assert summary["accuracy"] >= 0.854, "must at least match the seed recipe (85.4 %)"
+    assert summary["samples"] == 4000 and summary["model"] == model
+    assert summary["accuracy"] >= seed, f"{model} must at least match the seed recipe ({seed:.2%})"

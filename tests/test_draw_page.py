@@ -113,6 +113,22 @@ def test_switching_model_repredicts(qtbot, main_window, tmp_path):
     assert "copy-of-default" in main_window.model_picker.currentText()
 
 
+@pytest.mark.parametrize(("model", "sample", "accepted", "classes"), [("emnist-letters", "letter-a", "Aa", 26), ("emnist-digits", "seven", "7", 10), ("emnist-balanced", "zero", "0OD", 47)])
+def test_each_shipped_model_is_picked_with_the_keyboard_and_reads(qtbot, main_window, model, sample, accepted, classes):
+    draw_sample(qtbot, main_window, sample)
+    page, picker = main_window.draw_page, main_window.model_picker
+    target = next(i for i in range(picker.count()) if picker.itemText(i) == model)
+    picker.setFocus()
+    key = Qt.Key.Key_Down if target > picker.currentIndex() else Qt.Key.Key_Up
+    while picker.currentIndex() != target:  # arrow keys on a closed combo box choose, as a user would
+        QTest.keyClick(picker, key)
+    qtbot.waitUntil(lambda: page.recognizer is not None and page.recognizer.name == model, timeout=10000)
+    prediction = wait_settled(qtbot, page)
+    assert len(page.recognizer.classes) == classes
+    assert prediction.top[0][0] in accepted, prediction.top
+    assert main_window.model_label.text().startswith(f"{model} · {classes} classes"), main_window.model_label.text()
+
+
 def test_broken_model_keeps_the_previous_one(qtbot, main_window, tmp_path, monkeypatch):
     warnings = []
     monkeypatch.setattr("app.window.QMessageBox.warning", lambda parent, title, text: warnings.append(text))
