@@ -52,8 +52,16 @@ class ModelManager(QObject):
         self.loading.emit(label)
         self._task = run_task(_load, source, on_result=self._loaded, on_error=self._failed)
 
+    def _is_stale(self) -> bool:
+        """True in a slot answering an older request: quick successive picks (arrow keys in the
+        picker) load in parallel, and the last one asked for must win, not the last to finish."""
+        return self._task is None or self.sender() is not self._task.signals
+
     @Slot(object)
     def _loaded(self, recognizer: Recognizer) -> None:
+        if self._is_stale():
+            log.info("model %s loaded after a newer request: dropped", recognizer.name)
+            return
         if self._expected is not None and len(recognizer.classes) != self._expected:
             self._failed(BundleError(recognizer.bundle.path, f"has {len(recognizer.classes)} classes, expected {self._expected}"))
             return
@@ -63,6 +71,8 @@ class ModelManager(QObject):
 
     @Slot(object)
     def _failed(self, error: Exception) -> None:
+        if self.sender() is not None and self._is_stale():
+            return  # an older request's failure: the newer one decides what is shown
         message = str(error) if isinstance(error, (BundleError, ValueError, OSError)) else f"{type(error).__name__}: {error}"
         log.warning("model not loaded: %s", getattr(error, "formatted_traceback", message))
         self.load_failed.emit(message)

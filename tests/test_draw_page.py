@@ -129,6 +129,29 @@ def test_each_shipped_model_is_picked_with_the_keyboard_and_reads(qtbot, main_wi
     assert main_window.model_label.text().startswith(f"{model} · {classes} classes"), main_window.model_label.text()
 
 
+def test_the_last_model_asked_for_wins_not_the_last_loaded(qtbot, main_window, monkeypatch):
+    import time
+
+    from app import model_manager
+
+    slow_loads = []
+
+    def load(source):
+        if "digits" in str(source):  # the first request takes longer than the second
+            time.sleep(0.5)
+            slow_loads.append(source)
+        return model_manager.Recognizer(source)
+
+    monkeypatch.setattr(model_manager, "_load", load)
+    models = main_window.models
+    models.activate("emnist-digits")
+    models.activate("emnist-letters")
+    qtbot.waitUntil(lambda: bool(slow_loads) and models.recognizer.name == "emnist-letters", timeout=10000)
+    qtbot.wait(300)  # the slow, older load has finished and been heard by now
+    assert models.recognizer.name == "emnist-letters"
+    assert main_window.draw_page.recognizer is models.recognizer
+
+
 def test_broken_model_keeps_the_previous_one(qtbot, main_window, tmp_path, monkeypatch):
     warnings = []
     monkeypatch.setattr("app.window.QMessageBox.warning", lambda parent, title, text: warnings.append(text))
