@@ -700,6 +700,11 @@ class TrainPage(QWidget):
         self._show_result(result)
         self.name_edit.setText(self._default_name(result))
         self.tabs.setCurrentWidget(self.result_tab)
+        if self.sender() is self.run:
+            # The result is the run's last word (its progress signals were queued before it): the
+            # page is ready for Save and a new Start now, not when the thread's end is heard.
+            self._run_active = False
+        self._update_controls()
         self.run_finished.emit(outcome)
 
     @Slot(str)
