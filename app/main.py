@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lenet-studio", description="LeNet Studio desktop app (sub-commands: " + ", ".join(COMMANDS) + ")")
     parser.add_argument("images", nargs="*", help="image files to open on the Photo page")
     parser.add_argument("--model", help="model name or .lenet file to start with")
-    parser.add_argument("--smoke-test", action="store_true", help="launch, draw a shipped sample, print timings as JSON, exit")
+    parser.add_argument("--smoke-test", action="store_true", help="launch with the default model (or --model), draw a shipped sample, print timings as JSON, exit")
     parser.add_argument("--screenshot", metavar="PNG", help="with --smoke-test: also save a screenshot of the window")
     parser.add_argument("--version", action="store_true")
     args = parser.parse_args(argv)
@@ -60,7 +60,12 @@ def run_gui(args: argparse.Namespace, missing_streams: list[str] | None = None) 
 
     from app.window import MainWindow
 
-    window = MainWindow(model=args.model)
+    model = args.model
+    if args.smoke_test and model is None:
+        from lenet_core.bundle import DEFAULT_MODEL
+
+        model = DEFAULT_MODEL  # a check of the installation, not of the user's last choice
+    window = MainWindow(model=model)
     if args.smoke_test:
         from app.smoke import SmokeTest
 

@@ -108,3 +108,16 @@ def test_smoke_test_with_no_writable_home(tmp_path):
     record, _ = smoke("", tmp_path, env)
     assert record["top1"] == record["expected"]
     assert str(blocker / "home") in record["user_data_problem"]
+
+
+def test_smoke_test_uses_the_default_model_not_the_remembered_one(tmp_path, private_home):
+    from PySide6.QtCore import QSettings
+
+    from app.settings import open_settings
+
+    settings = open_settings()  # the user's settings file, in the private home
+    settings.setValue("model/last", "emnist-letters")
+    settings.sync()
+    assert settings.status() == QSettings.Status.NoError
+    record, _ = smoke(private_home, tmp_path)
+    assert record["model"] == "emnist-balanced" and record["top1"] == record["expected"]
