@@ -21,6 +21,18 @@ class AugmentSettings:
     shift_px: float = 1.5
     stroke: float = 0.6  # up to this share of a 3×3 dilation (or erosion) is blended in
 
+    def scaled(self, strength: float) -> AugmentSettings:
+        """These settings with every random range multiplied by `strength` (0: no change at all)."""
+        low, high = self.scale
+        return AugmentSettings(
+            rotation_deg=self.rotation_deg * strength,
+            shear=self.shear * strength,
+            scale=(1.0 - (1.0 - low) * strength, 1.0 + (high - 1.0) * strength),
+            aspect=self.aspect * strength,
+            shift_px=self.shift_px * strength,
+            stroke=min(1.0, self.stroke * strength),
+        )
+
 
 def augment_batch(images, settings: AugmentSettings = AugmentSettings(), seed=None):
     """images: float32 (B, 28, 28, 1) in [0, 1] → augmented images of the same shape."""

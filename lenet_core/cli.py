@@ -208,7 +208,7 @@ def cmd_train(args) -> int:
         data=str(args.data), split=args.split, architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.lr, validation_fraction=args.validation, augment=not args.no_augment, seed=args.seed,
         schedule=args.schedule, label_smoothing=args.label_smoothing, balance_classes=not args.no_balance,
-        max_samples=args.max_samples, patience=args.patience,
+        max_samples=args.max_samples, patience=args.patience, dropout=args.dropout, augment_strength=args.augment_strength,
     )
     out = Path(args.out) if args.out else user_models_dir() / f"{args.name or 'model'}.lenet"
     stop = threading.Event()
@@ -297,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
     train.add_argument("--validation", type=float, default=0.1, help="validation fraction (default 0.1)")
     train.add_argument("--no-augment", action="store_true")
+    train.add_argument("--augment-strength", type=float, default=1.0, metavar="S",
+                       help="scale the augmentation's rotation, shear, size, shift and stroke ranges (default 1)")
+    train.add_argument("--dropout", type=float, help="dropout rate (default: the architecture's)")
     train.add_argument("--no-balance", action="store_true", help="do not weight rare classes up")
     train.add_argument("--label-smoothing", type=float, default=0.0)
     train.add_argument("--max-samples", type=int, help="train on a random subset of N samples")

@@ -15,7 +15,8 @@ class Architecture:
     name: str
     summary: str
     learning_rate: float
-    build: Callable[..., object]  # (n_classes, learning_rate, label_smoothing) -> keras.Model
+    build: Callable[..., object]  # (n_classes, learning_rate, label_smoothing, dropout=…) -> keras.Model
+    dropout: float = 0.0  # the architecture's default dropout rate
 
 
 def _compile(model, learning_rate: float, label_smoothing: float = 0.0, jit_compile: bool | str = "auto"):
@@ -44,8 +45,9 @@ def _softmax_head(x, n_classes: int):
     return keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="class_probabilities")(x)
 
 
-def lenet5_classic(n_classes: int, learning_rate: float = 1e-3, label_smoothing: float = 0.0, **compile_args):
-    """The seed recipe: LeCun's LeNet-5 shape with tanh and average pooling, Adam."""
+def lenet5_classic(n_classes: int, learning_rate: float = 1e-3, label_smoothing: float = 0.0, dropout: float = 0.0,
+                   **compile_args):
+    """The seed recipe: LeCun's LeNet-5 shape with tanh and average pooling, Adam (no dropout unless asked)."""
     import keras
     from keras import layers
 
@@ -56,12 +58,16 @@ def lenet5_classic(n_classes: int, learning_rate: float = 1e-3, label_smoothing:
     x = layers.AveragePooling2D(2)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(120, activation="tanh")(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
     x = layers.Dense(84, activation="tanh")(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
     model = keras.Model(inputs, _softmax_head(x, n_classes), name="lenet5_classic")
     return _compile(model, learning_rate, label_smoothing, **compile_args)
 
 
-def lenet5(n_classes: int, learning_rate: float = 1e-3, label_smoothing: float = 0.0, **compile_args):
+def lenet5(n_classes: int, learning_rate: float = 1e-3, label_smoothing: float = 0.0, dropout: float = 0.2, **compile_args):
     """The seed recipe: LeNet-5 with ReLU, max pooling and dropout 0.2 (64,851 parameters for 47 classes)."""
     import keras
     from keras import layers
@@ -73,14 +79,15 @@ def lenet5(n_classes: int, learning_rate: float = 1e-3, label_smoothing: float =
     x = layers.MaxPooling2D(2)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(120, activation="relu")(x)
-    x = layers.Dropout(0.2)(x)
+    x = layers.Dropout(dropout)(x)
     x = layers.Dense(84, activation="relu")(x)
-    x = layers.Dropout(0.2)(x)
+    x = layers.Dropout(dropout)(x)
     model = keras.Model(inputs, _softmax_head(x, n_classes), name="lenet5")
     return _compile(model, learning_rate, label_smoothing, **compile_args)
 
 
-def lenet_plus(n_classes: int, learning_rate: float = 2e-3, label_smoothing: float = 0.0, **compile_args):
+def lenet_plus(n_classes: int, learning_rate: float = 2e-3, label_smoothing: float = 0.0, dropout: float = 0.3,
+               **compile_args):
     """Ours: LeNet's conv-pool rhythm, wider (32-64-128 filters), batch-normalised, with a
     small dense head; 0.21 M parameters for 47 classes, so a prediction stays ~0.1 ms.
     """
@@ -95,11 +102,11 @@ def lenet_plus(n_classes: int, learning_rate: float = 2e-3, label_smoothing: flo
         x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D(2)(x)
     x = layers.Flatten()(x)
-    x = layers.Dropout(0.3)(x)
+    x = layers.Dropout(dropout)(x)
     x = layers.Dense(96, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
-    x = layers.Dropout(0.3)(x)
+    x = layers.Dropout(dropout)(x)
     model = keras.Model(inputs, _softmax_head(x, n_classes), name="lenet_plus")
     return _compile(model, learning_rate, label_smoothing, **compile_args)
 
@@ -107,18 +114,23 @@ def lenet_plus(n_classes: int, learning_rate: float = 2e-3, label_smoothing: flo
 ARCHITECTURES: dict[str, Architecture] = {
     spec.name: spec
     for spec in (
-        Architecture("lenet-plus", "Ours: wider LeNet with batch norm, max pooling and a small dense head (best accuracy)", 2e-3, lenet_plus),
-        Architecture("lenet5", "Seed recipe: LeNet-5, ReLU, max pooling, dropout 0.2", 1e-3, lenet5),
-        Architecture("lenet5-classic", "Seed recipe: LeNet-5, tanh, average pooling", 1e-3, lenet5_classic),
+        Architecture("lenet-plus", "Ours: wider LeNet with batch norm, max pooling and a small dense head (best accuracy)", 2e-3,
+                     lenet_plus, 0.3),
+        Architecture("lenet5", "Seed recipe: LeNet-5, ReLU, max pooling, dropout 0.2", 1e-3, lenet5, 0.2),
+        Architecture("lenet5-classic", "Seed recipe: LeNet-5, tanh, average pooling", 1e-3, lenet5_classic, 0.0),
     )
 }
 DEFAULT_ARCHITECTURE = "lenet-plus"
 
 
-def build(name: str, n_classes: int, learning_rate: float | None = None, label_smoothing: float = 0.0, **compile_args):
-    """A compiled model of the named architecture for `n_classes` outputs."""
+def build(name: str, n_classes: int, learning_rate: float | None = None, label_smoothing: float = 0.0,
+          dropout: float | None = None, **compile_args):
+    """A compiled model of the named architecture for `n_classes` outputs (dropout None: its default)."""
     try:
         spec = ARCHITECTURES[name]
     except KeyError:
         raise ValueError(f"unknown architecture {name!r} (known: {', '.join(ARCHITECTURES)})") from None
-    return spec.build(n_classes, learning_rate or spec.learning_rate, label_smoothing, **compile_args)
+    if dropout is not None and not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), not {dropout}")
+    rate = spec.dropout if dropout is None else dropout
+    return spec.build(n_classes, learning_rate or spec.learning_rate, label_smoothing, dropout=rate, **compile_args)

@@ -40,6 +40,8 @@ class TrainConfig:
     learning_rate: float | None = None  # None: the architecture's default
     validation_fraction: float = 0.1
     augment: bool = True
+    augment_strength: float = 1.0  # scales every range of augment.AugmentSettings
+    dropout: float | None = None  # None: the architecture's default
     seed: int = 0
     schedule: Literal["cosine", "constant"] = "cosine"
     label_smoothing: float = 0.0
@@ -50,10 +52,14 @@ class TrainConfig:
     patience: int | None = None  # stop when validation accuracy has not improved for this many epochs
 
     def describe(self) -> str:
-        lr = self.learning_rate or models.ARCHITECTURES[self.architecture].learning_rate
+        spec = models.ARCHITECTURES[self.architecture]
+        lr = self.learning_rate or spec.learning_rate
+        dropout = spec.dropout if self.dropout is None else self.dropout
+        augmentation = "off" if not self.augment else ("on" if self.augment_strength == 1.0 else f"×{self.augment_strength:g}")
         return (
             f"{self.architecture}, {self.epochs} epochs, batch {self.batch_size}, lr {lr:g} ({self.schedule}), "
-            f"augmentation {'on' if self.augment else 'off'}, validation {self.validation_fraction:.0%}, seed {self.seed}"
+            f"dropout {dropout:g}, label smoothing {self.label_smoothing:g}, augmentation {augmentation}, "
+            f"validation {self.validation_fraction:.0%}, seed {self.seed}"
         )
 
 
@@ -284,10 +290,13 @@ def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def make_tf_dataset(data: Dataset, batch_size: int, training: bool, augment: bool, seed: int, weights: np.ndarray | None = None):
+def make_tf_dataset(data: Dataset, batch_size: int, training: bool, augment: bool, seed: int, weights: np.ndarray | None = None,
+                    augment_strength: float = 1.0):
     import tensorflow as tf
 
-    from lenet_core.augment import augment_batch
+    from lenet_core.augment import AugmentSettings, augment_batch
+
+    settings = AugmentSettings().scaled(augment_strength)
 
     n_classes = data.n_classes
     ds = tf.data.Dataset.from_tensor_slices((data.images, data.labels.astype(np.int32)))
@@ -299,7 +308,7 @@ def make_tf_dataset(data: Dataset, batch_size: int, training: bool, augment: boo
     def prepare(images, labels):
         x = tf.cast(images, tf.float32)[..., None] / 255.0
         if augment:
-            x = augment_batch(x)
+            x = augment_batch(x, settings)
         y = tf.one_hot(labels, n_classes)
         if weight_table is not None:
             return x, y, tf.gather(weight_table, labels)
@@ -330,6 +339,10 @@ class Trainer:
             raise TrainingError("epochs and batch size must be at least 1")
         if not 0.0 <= config.validation_fraction < 0.9:
             raise TrainingError("the validation fraction must be between 0 and 0.9")
+        if config.dropout is not None and not 0.0 <= config.dropout < 1.0:
+            raise TrainingError("dropout must be at least 0 and below 1")
+        if not 0.0 <= config.augment_strength <= 3.0:
+            raise TrainingError("the augmentation strength must be between 0 and 3")
         self.config = config
         self.callbacks = callbacks or TrainingCallbacks()
         self.stop_event = stop_event or threading.Event()
@@ -394,11 +407,13 @@ class Trainer:
         scope = self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
         try:
             with scope:
-                model = models.build(config.architecture, train.n_classes, learning_rate, config.label_smoothing, jit_compile=jit)
+                model = models.build(
+                    config.architecture, train.n_classes, learning_rate, config.label_smoothing, dropout=config.dropout, jit_compile=jit
+                )
         finally:
             keras.config.set_dtype_policy(previous_policy)
         weights = class_weights(train.labels, train.n_classes) if config.balance_classes else None
-        train_ds = make_tf_dataset(train, config.batch_size, True, config.augment, config.seed, weights)
+        train_ds = make_tf_dataset(train, config.batch_size, True, config.augment, config.seed, weights, config.augment_strength)
         val_ds = make_tf_dataset(validation, 1024, False, False, config.seed) if len(validation) else None
         info = StartInfo(
             device, config.architecture, int(model.count_params()), train.classes, len(train), len(validation),

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, SHARED_EMNIST, needs_shared_data
 
+from lenet_core import bundle
 from lenet_core.datasets import load_dataset
 
 
@@ -112,11 +113,12 @@ def test_train_saves_a_model_that_predict_can_use(digits_mini, tmp_path, sample_
     out = tmp_path / "digits.lenet"
     result = cli(
         "train", "--data", str(digits_mini), "--split", "digitsmini", "--arch", "lenet5", "--epochs", "3",
-        "--batch-size", "32", "--lr", "0.003", "--no-augment", "--out", str(out), "--quiet",
+        "--batch-size", "32", "--lr", "0.003", "--no-augment", "--dropout", "0.15", "--out", str(out), "--quiet",
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["saved"] == str(out) and summary["epochs_run"] == 3 and summary["accuracy"] > 0.3
+    assert bundle.read_bundle(out).meta["training"]["dropout"] == 0.15
     predicted = cli("predict", "--model", str(out), "--json", str(sample_images[0][0]))
     assert predicted.returncode == 0
     assert json.loads(predicted.stdout)["top"][0]["char"] in "0123456789"

@@ -255,7 +255,15 @@ def test_settings_are_remembered(qtbot, main_window_factory, digits_csv):
     page.epochs_spin.setValue(7)
     page.batch_spin.setValue(64)
     page.validation_spin.setValue(20)
+    assert page.dropout_spin.value() == 0.0, "the seed recipe lenet5-classic has no dropout"
+    page.architecture_combo.setCurrentIndex(page.architecture_combo.findData("lenet-plus"))
+    assert page.dropout_spin.value() == pytest.approx(0.3), "choosing an architecture shows its own dropout"
+    page.architecture_combo.setCurrentIndex(page.architecture_combo.findData("lenet5-classic"))
+    page.augment_strength_spin.setValue(0.5)
     page.augment_check.setChecked(False)
+    assert not page.augment_strength_spin.isEnabled()
+    page.dropout_spin.setValue(0.15)
+    page.smoothing_spin.setValue(0.1)
     page.max_samples_spin.setValue(300)
     first.close()
     second = main_window_factory()
@@ -269,6 +277,10 @@ def test_settings_are_remembered(qtbot, main_window_factory, digits_csv):
     qtbot.waitUntil(lambda: page.preview is not None, timeout=20000)
     assert page.preview.count > 0 and page.split_combo.count() > 0
     assert page.config().max_samples == 300 and page.config().validation_fraction == pytest.approx(0.2)
+    assert (page.config().dropout, page.config().label_smoothing, page.config().augment_strength) == pytest.approx((0.15, 0.1, 0.5))
+    assert not page.augment_strength_spin.isEnabled()
+    page.augment_check.setChecked(True)
+    assert page.augment_strength_spin.isEnabled()
 
 
 def test_download_shows_progress_then_the_data(qtbot, main_window, digits_mini, monkeypatch):

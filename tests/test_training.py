@@ -130,8 +130,47 @@ def test_bad_configs_are_refused(digits_mini):
         Trainer(quick_config(digits_mini, architecture="resnet"))
     with pytest.raises(TrainingError, match="validation fraction"):
         Trainer(quick_config(digits_mini, validation_fraction=0.95))
+    with pytest.raises(TrainingError, match="dropout"):
+        Trainer(quick_config(digits_mini, dropout=1.0))
+    with pytest.raises(TrainingError, match="augmentation strength"):
+        Trainer(quick_config(digits_mini, augment_strength=-0.5))
     with pytest.raises(TrainingError, match="no data set"):
         Trainer(TrainConfig()).run()
+
+
+def dropout_rates(model) -> list[float]:
+    return [layer.rate for layer in model.layers if type(layer).__name__ == "Dropout"]
+
+
+def test_dropout_is_the_architectures_unless_asked():
+    from lenet_core import models
+
+    assert dropout_rates(models.build("lenet-plus", 10, jit_compile=False)) == [0.3, 0.3]
+    assert dropout_rates(models.build("lenet-plus", 10, dropout=0.05, jit_compile=False)) == [0.05, 0.05]
+    assert dropout_rates(models.build("lenet5", 10, jit_compile=False)) == [0.2, 0.2]
+    assert dropout_rates(models.build("lenet5-classic", 10, jit_compile=False)) == []  # the seed recipe has none
+    assert dropout_rates(models.build("lenet5-classic", 10, dropout=0.25, jit_compile=False)) == [0.25, 0.25]
+    with pytest.raises(ValueError, match="dropout"):
+        models.build("lenet5", 10, dropout=1.5)
+
+
+def test_augmentation_strength_scales_every_range(digits_mini):
+    import tensorflow as tf
+
+    from lenet_core.augment import AugmentSettings, augment_batch
+    from lenet_core.datasets import load_dataset
+
+    base = AugmentSettings()
+    double = base.scaled(2.0)
+    assert (double.rotation_deg, double.shear, double.shift_px) == (2 * base.rotation_deg, 2 * base.shear, 2 * base.shift_px)
+    assert double.scale == pytest.approx((1 - 2 * (1 - base.scale[0]), 1 + 2 * (base.scale[1] - 1)))
+    assert base.scaled(1.0) == base
+    images = load_dataset(digits_mini, "digitsmini", "test").images[:64].astype(np.float32)[..., None] / 255.0
+    peak_scaled = images / images.max(axis=(1, 2, 3), keepdims=True)
+    still = augment_batch(tf.constant(images), base.scaled(0.0), seed=3).numpy()
+    assert np.abs(still - peak_scaled).max() < 1e-4, "strength 0 leaves every image as it is"
+    changes = [np.abs(augment_batch(tf.constant(images), base.scaled(s), seed=3).numpy() - peak_scaled).mean() for s in (0.5, 1.5)]
+    assert 0 < changes[0] < changes[1], "stronger augmentation changes the images more"
 
 
 def test_stratified_validation_split(digits_mini):

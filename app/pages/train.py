@@ -255,6 +255,20 @@ class TrainPage(QWidget):
         self.augment_check = QCheckBox("on")
         self.augment_check.setToolTip("Random small shifts, rotations, scaling and stroke width changes while training")
         self.augment_check.setChecked(True)
+        self.augment_strength_spin = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=3.0, singleStep=0.1, value=1.0, prefix="× ")
+        self.augment_strength_spin.setObjectName("trainAugmentStrength")
+        self.augment_strength_spin.setToolTip("Scales every augmentation range (1 = ±10° rotation, ±0.25 shear, "
+                                              "88–106 % size, ±1.5 px shift, stroke width ±60 %)")
+        self.augment_check.toggled.connect(self.augment_strength_spin.setEnabled)
+        augment_row = QHBoxLayout()
+        augment_row.addWidget(self.augment_check)
+        augment_row.addWidget(self.augment_strength_spin, 1)
+        self.dropout_spin = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05)
+        self.dropout_spin.setObjectName("trainDropout")
+        self.dropout_spin.setToolTip("Share of the dense layers' units dropped at random while training (the architecture's default when chosen)")
+        self.smoothing_spin = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
+        self.smoothing_spin.setObjectName("trainLabelSmoothing")
+        self.smoothing_spin.setToolTip("Label smoothing: aim for this much less than 100 % certainty (0.1 trained the shipped models)")
         self.max_samples_spin = QSpinBox(minimum=0, maximum=10_000_000, singleStep=1000)
         self.max_samples_spin.setSpecialValueText("all")
         self.max_samples_spin.setToolTip("Train on a random subset, for a quick run")
@@ -268,11 +282,14 @@ class TrainPage(QWidget):
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Learning rate", self.lr_spin)
         form.addRow("Validation", self.validation_spin)
-        form.addRow("Augmentation", self.augment_check)
+        form.addRow("Augmentation", augment_row)
+        form.addRow("Dropout", self.dropout_spin)
+        form.addRow("Label smoothing", self.smoothing_spin)
         form.addRow("Samples", self.max_samples_spin)
         form.addRow("Device", self.device_label)
         self.settings_widgets = (self.architecture_combo, self.epochs_spin, self.batch_spin, self.lr_spin,
-                                 self.validation_spin, self.augment_check, self.max_samples_spin)
+                                 self.validation_spin, self.augment_check, self.augment_strength_spin, self.dropout_spin,
+                                 self.smoothing_spin, self.max_samples_spin)
 
     def _build_run_controls(self) -> None:
         self.start_button = QPushButton("Start training")
@@ -395,6 +412,9 @@ class TrainPage(QWidget):
         self.lr_spin.setValue(value(settings, "train/learning_rate", self.lr_spin.value(), float))
         self.validation_spin.setValue(value(settings, "train/validation_percent", self.validation_spin.value(), int))
         self.augment_check.setChecked(value(settings, "train/augment", True, bool))
+        self.augment_strength_spin.setValue(value(settings, "train/augment_strength", 1.0, float))
+        self.dropout_spin.setValue(value(settings, "train/dropout", self.dropout_spin.value(), float))
+        self.smoothing_spin.setValue(value(settings, "train/label_smoothing", 0.0, float))
         self.max_samples_spin.setValue(value(settings, "train/max_samples", 0, int))
         self._remembered_split = value(settings, "train/split", "", str) or None
         self.source_edit.setText(value(settings, "train/source", "", str))
@@ -412,12 +432,16 @@ class TrainPage(QWidget):
         settings.setValue("train/learning_rate", self.lr_spin.value())
         settings.setValue("train/validation_percent", self.validation_spin.value())
         settings.setValue("train/augment", self.augment_check.isChecked())
+        settings.setValue("train/augment_strength", self.augment_strength_spin.value())
+        settings.setValue("train/dropout", self.dropout_spin.value())
+        settings.setValue("train/label_smoothing", self.smoothing_spin.value())
         settings.setValue("train/max_samples", self.max_samples_spin.value())
 
     @Slot()
     def _on_architecture_changed(self) -> None:
         architecture = models.ARCHITECTURES[self.architecture_combo.currentData()]
         self.lr_spin.setValue(architecture.learning_rate)
+        self.dropout_spin.setValue(architecture.dropout)
         self.architecture_combo.setToolTip(architecture.summary)
 
     def set_training_device(self, text: str) -> None:
@@ -601,6 +625,9 @@ class TrainPage(QWidget):
             learning_rate=self.lr_spin.value(),
             validation_fraction=self.validation_spin.value() / 100,
             augment=self.augment_check.isChecked(),
+            augment_strength=self.augment_strength_spin.value(),
+            dropout=self.dropout_spin.value(),
+            label_smoothing=self.smoothing_spin.value(),
             max_samples=self.max_samples_spin.value() or None,
         )
         settings.update(self.config_overrides)
@@ -819,6 +846,7 @@ class TrainPage(QWidget):
         downloading = self._download_task is not None
         for widget in (*self.settings_widgets, self.source_edit, self.browse_button, self.split_combo):
             widget.setEnabled(not training)
+        self.augment_strength_spin.setEnabled(not training and self.augment_check.isChecked())
         self.download_button.setEnabled(not training and not downloading)
         self.start_button.setEnabled(not training and self.preview is not None and self._preview_task is None)
         self.stop_button.setEnabled(training and not self.run.stop_requested)
