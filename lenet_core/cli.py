@@ -213,9 +213,8 @@ def cmd_train(args) -> int:
     out = Path(args.out) if args.out else user_models_dir() / f"{args.name or 'model'}.lenet"
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: finish the batch, save as partial
-    trainer = Trainer(config, _PrintProgress(args.quiet), stop)
     try:
-        result = trainer.run()
+        result = Trainer(config, _PrintProgress(args.quiet), stop).run()
     except (DatasetError, TrainingError, ValueError) as error:
         _error(str(error))
         return EXIT_ERROR

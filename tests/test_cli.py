@@ -130,6 +130,13 @@ def test_train_with_bad_data_is_one_line(tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
 
 
+@pytest.mark.parametrize(("option", "value", "message"), [("--dropout", "1.5", "dropout"), ("--augment-strength", "-1", "augmentation strength")])
+def test_train_with_a_bad_setting_is_one_line(digits_mini, option, value, message):
+    result = cli("train", "--data", str(digits_mini), "--split", "digitsmini", "--epochs", "1", option, value)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+
+
 def test_models_lists_the_shipped_ones():
     result = cli("models")
     assert result.returncode == 0
