@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -185,9 +186,12 @@ class _PrintProgress:
     def on_epoch(self, result):
         if not self.quiet:
             prefix = "\r" if self.live else ""
+            validation = (
+                f" val_loss {result.val_loss:.4f} val_acc {result.val_accuracy:.4f}" if math.isfinite(result.val_loss) else ""
+            )  # none with --validation 0
             print(
-                f"{prefix}epoch {result.epoch}: loss {result.loss:.4f} acc {result.accuracy:.4f} "
-                f"val_loss {result.val_loss:.4f} val_acc {result.val_accuracy:.4f} ({result.seconds:.0f}s, lr {result.learning_rate:.2g})",
+                f"{prefix}epoch {result.epoch}: loss {result.loss:.4f} acc {result.accuracy:.4f}{validation} "
+                f"({result.seconds:.0f}s, lr {result.learning_rate:.2g})",
                 file=sys.stderr, flush=True,
             )
 

@@ -124,6 +124,22 @@ def test_train_saves_a_model_that_predict_can_use(digits_mini, tmp_path, sample_
     assert json.loads(predicted.stdout)["top"][0]["char"] in "0123456789"
 
 
+def test_train_on_everything_without_validation(digits_mini, tmp_path):
+    """--validation 0, as the shipped balanced/letters models are trained: every training image is
+    used, progress has no empty validation columns, and the test part still scores the model."""
+    out = tmp_path / "all.lenet"
+    result = cli(
+        "train", "--data", str(digits_mini), "--split", "digitsmini", "--arch", "lenet5", "--epochs", "2",
+        "--batch-size", "32", "--lr", "0.003", "--no-augment", "--validation", "0", "--out", str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    epochs = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
+    assert len(epochs) == 2 and not any("val_" in line or "nan" in line for line in epochs), epochs
+    meta = bundle.read_bundle(out).meta
+    assert meta["dataset"]["train_samples"] == 800 and meta["dataset"]["validation_samples"] == 0
+    assert meta["dataset"]["test_samples"] == 200 and meta["metrics"]["accuracy"] > 0.2
+
+
 def test_train_with_bad_data_is_one_line(tmp_path):
     result = cli("train", "--data", str(tmp_path / "nowhere"), "--epochs", "1")
     assert result.returncode == 1
