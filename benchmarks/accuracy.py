@@ -42,7 +42,7 @@ RECIPES = {
     "lenet-plus": dict(architecture="lenet-plus", epochs=24, schedule="cosine", augment=True, balance_classes=True, label_smoothing=0.1),
 }
 SPLIT_SETTINGS = {
-    ("lenet-plus", "balancedx"): dict(epochs=24),
+    ("lenet-plus", "balancedx"): dict(epochs=20, dropout=0.0, validation_fraction=0.0),
     ("lenet-plus", "lettersx"): dict(epochs=20),
     ("lenet-plus", "digitsx"): dict(epochs=12),
 }

@@ -200,20 +200,27 @@ class _PrintProgress:
             print(message, file=sys.stderr, flush=True)
 
 
+def train_config(args):
+    """The TrainConfig a `train` command line describes."""
+    from lenet_core.training import TrainConfig
+
+    return TrainConfig(
+        data=str(args.data), split=args.split, architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.lr, validation_fraction=args.validation, augment=not args.no_augment, seed=args.seed,
+        schedule=args.schedule, label_smoothing=args.label_smoothing, balance_classes=not args.no_balance,
+        max_samples=args.max_samples, patience=args.patience, dropout=args.dropout, augment_strength=args.augment_strength,
+    )
+
+
 def cmd_train(args) -> int:
     import signal
     import threading
 
     from lenet_core.datasets import DatasetError
     from lenet_core.paths import user_models_dir
-    from lenet_core.training import TrainConfig, Trainer, TrainingError
+    from lenet_core.training import Trainer, TrainingError
 
-    config = TrainConfig(
-        data=str(args.data), split=args.split, architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, validation_fraction=args.validation, augment=not args.no_augment, seed=args.seed,
-        schedule=args.schedule, label_smoothing=args.label_smoothing, balance_classes=not args.no_balance,
-        max_samples=args.max_samples, patience=args.patience, dropout=args.dropout, augment_strength=args.augment_strength,
-    )
+    config = train_config(args)
     out = Path(args.out) if args.out else user_models_dir() / f"{args.name or 'model'}.lenet"
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: finish the batch, save as partial

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -151,6 +152,28 @@ def test_train_with_a_bad_setting_is_one_line(digits_mini, option, value, messag
     result = cli("train", "--data", str(digits_mini), "--split", "digitsmini", "--epochs", "1", option, value)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+
+
+def test_the_readme_commands_are_how_the_shipped_models_were_trained():
+    """Each shipped model's stored training settings are what its README command asks for."""
+    import dataclasses
+    import shlex
+
+    from lenet_core.cli import build_parser, train_config
+
+    lines = [line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("lenet-studio train ") and "resources/models/" in line]
+    assert len(lines) == 3, lines
+    for line in lines:
+        args = build_parser().parse_args(shlex.split(line)[1:])
+        asked = dataclasses.asdict(train_config(args))
+        stored = bundle.read_bundle(ROOT / args.out).meta["training"]
+        defaults = {"dropout": None, "augment_strength": 1.0}  # settings added after some models were trained
+        for key, value in asked.items():
+            if key == "data":
+                assert stored["data"] == Path(value).name
+            else:
+                assert stored.get(key, defaults.get(key)) == value, (args.out, key)
+        assert stored["epochs_run"] == args.epochs and not stored["partial"]
 
 
 def test_models_lists_the_shipped_ones():
