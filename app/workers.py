@@ -14,17 +14,29 @@ reused QThreadPool or QThread: pybind11 (inside TensorFlow and LiteRT) keeps the
 state it first saw on an OS thread, while PySide gives a Qt-owned thread a new one for every
 task, so TensorFlow in a later task on a reused Qt thread crashed on the stale one
 (tests/test_workers.py runs that sequence). Tasks are few and long, so threads cost nothing.
+
+Two rules keep Qt objects from being destroyed on a worker thread, which crashes Qt at random:
+- A task's signal object is owned by Qt (a child of the application), never by a Python reference
+  count, and is deleted with `deleteLater` on the GUI thread once its last signal has been heard.
+  Owned by Python, it died wherever the last reference went: on the worker thread when that thread
+  let go after the GUI thread had dropped the task, or inside its own child's slot.
+- Python's cycle collector runs on whatever thread happens to allocate, and a cycle that holds the
+  last reference to a Python-owned widget (a closed window, a dialog) destroys it there. The first
+  background thread therefore turns automatic collection off and runs it from a GUI-thread timer,
+  by the interpreter's own thresholds (`GuiThreadCollector`).
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
 
 class TaskState:
@@ -52,7 +64,9 @@ class Task:
     """A function run on its own thread; create with `run_task`."""
 
     def __init__(self, function: Callable[..., Any], args: tuple, with_state: bool):
-        self.signals = TaskSignals()  # created on the GUI thread, so its signals queue to it
+        # Created on the GUI thread, so its signals queue to it; a child of the application, so
+        # Qt owns it and only `_Forget` deletes it, on the GUI thread.
+        self.signals = TaskSignals(QCoreApplication.instance())
         self.state = TaskState(self.signals.progress.emit)
         self._function, self._args, self._with_state = function, args, with_state
         self.done = threading.Event()
@@ -98,6 +112,7 @@ def run_task(
     The `on_*` slots (bound methods of GUI-thread QObjects) are connected before the task
     starts, so even a task that finishes at once is heard.
     """
+    GuiThreadCollector.ensure()
     task = Task(function, args, with_state)
     for signal, slot in ((task.signals.result, on_result), (task.signals.error, on_error),
                          (task.signals.progress, on_progress), (task.signals.finished, on_finished)):
@@ -117,7 +132,11 @@ class _Forget(QObject):
 
     @Slot()
     def forget(self) -> None:
+        """The task's last signal: every slot connected to it has run (queued in order) by now."""
         _running.discard(self._task)
+        if self._task.signals.parent() is not None:
+            self._task.signals.deleteLater()  # with this object, its child
+        self._task = None
 
 
 def wait_for_all(timeout_ms: int = 30000) -> bool:
@@ -141,6 +160,7 @@ class LatestOnly(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
+        GuiThreadCollector.ensure()
         self._condition = threading.Condition()
         self._pending: tuple | None = None
         self._busy = False
@@ -188,3 +208,41 @@ class LatestOnly(QObject):
             self._pending = None
             self._condition.notify()
         self._thread.join(5)
+
+
+class GuiThreadCollector(QObject):
+    """Runs Python's cycle collector on the GUI thread only (see the module's docstring).
+
+    Every `interval_ms` it collects the oldest generation whose count is over the interpreter's
+    threshold, which is what automatic collection would have done by then. Explicit
+    `gc.collect()` calls still run where they are made.
+    """
+
+    _instance: GuiThreadCollector | None = None
+
+    def __init__(self, interval_ms: int = 500):
+        app = QCoreApplication.instance()
+        super().__init__(app)
+        self.thresholds = gc.get_threshold()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.collect)
+        self.timer.start(interval_ms)
+        gc.disable()
+
+    @classmethod
+    def ensure(cls) -> GuiThreadCollector | None:
+        """Start it once per application (call on the GUI thread); None without an application."""
+        if QCoreApplication.instance() is None:
+            return None
+        if cls._instance is None or not shiboken6.isValid(cls._instance):
+            cls._instance = cls()
+        return cls._instance
+
+    @Slot()
+    def collect(self) -> int:
+        """Collect what is due; returns the number of unreachable objects found."""
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > self.thresholds[generation]:
+                return gc.collect(generation)
+        return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,22 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / "tests" / "data"
 SHARED_EMNIST = ROOT.parent / "shared" / "data" / "emnist"
 sys.path.insert(0, str(ROOT))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item):
+    """After pytest-qt has closed the test's widgets (with `deleteLater`) and the fixtures are
+    torn down: delete those widgets now, on the GUI thread, and collect the cycles that held
+    their wrappers, so that nothing of this test is destroyed later, while the next test's
+    worker threads run."""
+    result = yield
+    if "PySide6.QtCore" in sys.modules:
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        if QCoreApplication.instance() is not None:
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    return result
 
 
 @pytest.fixture(autouse=True)

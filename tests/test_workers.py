@@ -5,9 +5,11 @@ Python thread state, which is why every task has a thread of its own."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
+import threading
 
 from conftest import ROOT
 
@@ -48,3 +50,63 @@ def test_tensorflow_tasks_on_their_own_threads_do_not_crash(tmp_path):
     result = subprocess.run([sys.executable, "-c", SEQUENCE], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def _watch_destruction(qobject) -> list:
+    """The threads on which `qobject` is destroyed (told directly, in the destroying thread)."""
+    from PySide6.QtCore import Qt
+
+    threads: list = []
+    qobject.destroyed.connect(lambda *_: threads.append(threading.current_thread()), Qt.ConnectionType.DirectConnection)
+    return threads
+
+
+def test_a_tasks_signals_die_on_the_gui_thread_whoever_lets_go_last(qtbot, monkeypatch):
+    """The worker thread still holds its task after the GUI thread has heard `finished` and
+    dropped it: the signal object must still be deleted on the GUI thread, not by that thread."""
+    from app import workers
+
+    linger = threading.Event()
+    run = workers.Task.run
+
+    def run_then_linger(task):
+        run(task)
+        linger.wait(10)  # `task` is still referenced by this frame
+
+    monkeypatch.setattr(workers.Task, "run", run_then_linger)
+    task = workers.run_task(sum, (1, 2))
+    destroyed_in = _watch_destruction(task.signals)
+    thread = next(t for t in threading.enumerate() if t.name == "task-sum")
+    qtbot.waitUntil(lambda: task not in workers._running, timeout=5000)
+    del task
+    linger.set()
+    thread.join(10)
+    qtbot.waitUntil(lambda: bool(destroyed_in), timeout=5000)
+    assert destroyed_in == [threading.main_thread()]
+
+
+def test_cycles_are_collected_on_the_gui_thread_not_by_workers(qtbot, monkeypatch):
+    """A worker that allocates must not run the cycle collector: it would destroy a Python-owned
+    Qt object held in a cycle (a closed window) on the worker thread."""
+    from PySide6.QtCore import QObject
+
+    from app import workers
+
+    task = workers.run_task(int)
+    qtbot.waitUntil(lambda: task not in workers._running, timeout=5000)
+    assert not gc.isenabled(), "the first background task turns automatic collection off"
+    gc.collect()
+    garbage = QObject()
+    garbage.myself = garbage  # a cycle that holds the only reference to a Python-owned QObject
+    destroyed_in = _watch_destruction(garbage)
+    del garbage
+
+    def allocate() -> None:
+        [[] for _ in range(200_000)]  # enough to trigger hundreds of automatic collections
+
+    task = workers.run_task(allocate)
+    qtbot.waitUntil(task.done.is_set, timeout=20000)
+    assert destroyed_in == [], "the worker thread ran the collector"
+    monkeypatch.setattr(workers.GuiThreadCollector.ensure(), "thresholds", (-1, -1, -1))  # due at the next tick
+    qtbot.waitUntil(lambda: bool(destroyed_in), timeout=5000)
+    assert destroyed_in == [threading.main_thread()]
