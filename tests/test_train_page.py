@@ -230,6 +230,21 @@ def test_stop_before_the_first_batch_ends_the_run_at_once(qtbot, main_window, di
     assert page.result is None and not page.save_button.isEnabled()
 
 
+def test_the_curves_show_validation_only_when_a_part_is_held_back(qtbot, main_window, digits_csv):
+    page, _ = open_train_page(qtbot, main_window, digits_csv)
+    set_up_quick_run(page, epochs=2)
+    for percent, shown in ((0, False), (20, True)):
+        page.validation_spin.setValue(percent)
+        with qtbot.waitSignal(page.run_failed, timeout=60000):
+            page.start_button.click()
+            assert ("validation" in page.curves.legend_names("loss")) is shown
+            assert ("validation" in page.curves.legend_names("accuracy")) is shown
+            assert page.curves.series["val_loss"].item.isVisible() is shown
+            assert page.curves.legend_names("loss")[:2] == ["train (during epoch)", "train (epoch)"]
+            page.stop_button.click()
+        qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=5000)
+
+
 def test_closing_during_training_asks_and_stops_cleanly(qtbot, main_window_factory, digits_csv, monkeypatch):
     window = main_window_factory()
     page, _ = open_train_page(qtbot, window, digits_csv)

@@ -647,6 +647,7 @@ class TrainPage(QWidget):
         self.saved_path = None
         self.curves.clear()
         self.curves.set_epochs(config.epochs)
+        self.curves.show_validation(config.validation_fraction > 0)
         self.log_view.clear()
         self.progress_bar.setRange(0, 0)  # busy until the first batch: loading data and TensorFlow
         self.progress_label.setText("Starting: loading the data and TensorFlow…")

@@ -118,6 +118,21 @@ class TrainingCurves(QWidget):
         self.series["val_accuracy"].add(result.epoch, 100 * result.val_accuracy)
         self._schedule()
 
+    def show_validation(self, shown: bool) -> None:
+        """Show the validation curves and their legend entries only for runs that hold data back."""
+        for metric, plot in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
+            item = self.series[f"val_{metric}"].item
+            item.setVisible(shown)
+            legend = plot.getPlotItem().legend
+            legend.removeItem(item)
+            if shown:
+                legend.addItem(item, "validation")
+
+    def legend_names(self, metric: str) -> list[str]:
+        """The names in the legend of the "loss" or "accuracy" plot, top to bottom."""
+        plot = self.loss_plot if metric == "loss" else self.accuracy_plot
+        return [label.text for _, label in plot.getPlotItem().legend.items]
+
     def points(self, name: str) -> int:
         """How many points the curve `name` shows now (e.g. "train_batch_loss", "val_accuracy")."""
         _, y = self.series[name].item.getData()
