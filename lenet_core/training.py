@@ -408,7 +408,8 @@ class Trainer:
         try:
             with scope:
                 model = models.build(
-                    config.architecture, train.n_classes, learning_rate, config.label_smoothing, dropout=config.dropout, jit_compile=jit
+                    config.architecture, train.n_classes, learning_rate, config.label_smoothing, dropout=config.dropout,
+                    batch_norm_momentum=models.batch_norm_momentum(steps * config.epochs), jit_compile=jit,
                 )
         finally:
             keras.config.set_dtype_policy(previous_policy)
