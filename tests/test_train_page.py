@@ -165,6 +165,8 @@ def test_train_stop_resume_evaluate_save_and_use(qtbot, main_window, digits_csv,
     assert evaluation.accuracy > 0.3  # 10 classes: chance is 0.1
     assert f"{evaluation.accuracy:.2%}" in page.summary_label.text() and "weighted F1" in page.summary_label.text()
     assert page.confusion.matrix.shape == (10, 10) and page.confusion.matrix.sum() == 200
+    (left, right), (top, bottom) = page.confusion.plot.getViewBox().viewRange()
+    assert right - left < 10.5 and bottom - top < 10.5, "the matrix fills its plot, no empty bands beside it"
     assert page.worst_list.count() == len(evaluation.worst) > 0
     assert page.gallery.count() == min(60, len(evaluation.misclassified)) > 0
     assert "→" in page.gallery.captions[0]

@@ -23,7 +23,8 @@ class ConfusionMatrixView(QWidget):
         self.plot.setLabel("left", "true")
         self.plot.setLabel("bottom", "predicted")
         self.plot.invertY(True)  # row 0 at the top, as the matrix is read
-        self.plot.setAspectLocked(True)
+        # Cells fill the area (not square): square cells in a wide area left the matrix floating
+        # in empty bands, away from its row labels.
         self.plot.hideButtons()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -59,7 +60,8 @@ class ConfusionMatrixView(QWidget):
         """Label as many classes as fit: all of them when the cells are tall enough."""
         if not self.classes:
             return
-        cell_px = self.plot.getViewBox().height() / max(len(self.classes), 1)
+        view = self.plot.getViewBox()
+        cell_px = min(view.width(), view.height()) / max(len(self.classes), 1)
         step = max(1, int(np.ceil(LABEL_SPACING_PX / max(cell_px, 1e-3))))
         if step == self._label_step:
             return
