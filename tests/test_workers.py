@@ -106,7 +106,7 @@ def test_cycles_are_collected_on_the_gui_thread_not_by_workers(qtbot, monkeypatc
 
     task = workers.run_task(allocate)
     qtbot.waitUntil(task.done.is_set, timeout=20000)
-    assert destroyed_in == [], "the worker thread ran the collector"
-    monkeypatch.setattr(workers.GuiThreadCollector.ensure(), "thresholds", (-1, -1, -1))  # due at the next tick
+    # The GUI thread's timer may have collected it meanwhile; if not, it does at its next tick.
+    monkeypatch.setattr(workers.GuiThreadCollector.ensure(), "thresholds", (-1, -1, -1))
     qtbot.waitUntil(lambda: bool(destroyed_in), timeout=5000)
-    assert destroyed_in == [threading.main_thread()]
+    assert destroyed_in == [threading.main_thread()], "collected on a worker thread"
