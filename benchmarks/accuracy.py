@@ -44,7 +44,7 @@ RECIPES = {
 SPLIT_SETTINGS = {
     ("lenet-plus", "balancedx"): dict(epochs=20, dropout=0.0, validation_fraction=0.0),
     ("lenet-plus", "lettersx"): dict(epochs=16, dropout=0.0, validation_fraction=0.0),
-    ("lenet-plus", "digitsx"): dict(epochs=12),
+    ("lenet-plus", "digitsx"): dict(epochs=12, dropout=0.0, validation_fraction=0.0),
 }
 
 
