@@ -1,0 +1,133 @@
+"""The Model panel: the network and the run's settings (architecture, epochs, batch, learning
+rate, validation, augmentation, dropout, label smoothing, subset), remembered between runs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
+
+from app.settings import value
+from lenet_core import models
+
+
+class RunSettingsPanel(QGroupBox):
+    """The controls of a run; `settings()` gives them as TrainConfig fields."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Model", parent)
+        self.architecture_combo = QComboBox()
+        for name, architecture in models.ARCHITECTURES.items():
+            self.architecture_combo.addItem(name, name)
+            self.architecture_combo.setItemData(self.architecture_combo.count() - 1, architecture.summary, Qt.ItemDataRole.ToolTipRole)
+        self.architecture_combo.currentIndexChanged.connect(self._on_architecture_changed)
+        self.epochs_spin = QSpinBox(minimum=1, maximum=500, value=10)
+        self.batch_spin = QSpinBox(minimum=1, maximum=8192, value=128)
+        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=1.0, singleStep=0.0001)
+        self.lr_spin.setToolTip("Adam's learning rate at the start (cosine decay to 2% by the end)")
+        self.validation_spin = QSpinBox(minimum=0, maximum=50, value=10, suffix=" %")
+        self.validation_spin.setToolTip("Share of each class held out to validate after every epoch")
+        self.augment_check = QCheckBox("on")
+        self.augment_check.setToolTip("Random small shifts, rotations, scaling and stroke width changes while training")
+        self.augment_check.setChecked(True)
+        self.augment_strength_spin = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=3.0, singleStep=0.1, value=1.0, prefix="× ")
+        self.augment_strength_spin.setObjectName("trainAugmentStrength")
+        self.augment_strength_spin.setToolTip("Scales every augmentation range (1 = ±10° rotation, ±0.25 shear, "
+                                              "88–106 % size, ±1.5 px shift, stroke width ±60 %)")
+        self.augment_check.toggled.connect(self.augment_strength_spin.setEnabled)
+        augment_row = QHBoxLayout()
+        augment_row.addWidget(self.augment_check)
+        augment_row.addWidget(self.augment_strength_spin, 1)
+        self.dropout_spin = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05)
+        self.dropout_spin.setObjectName("trainDropout")
+        self.dropout_spin.setToolTip("Share of the dense layers' units dropped at random while training (the architecture's default when chosen)")
+        self.smoothing_spin = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
+        self.smoothing_spin.setObjectName("trainLabelSmoothing")
+        self.smoothing_spin.setToolTip("Label smoothing: aim for this much less than 100 % certainty (0.1 trained the shipped models)")
+        self.max_samples_spin = QSpinBox(minimum=0, maximum=10_000_000, singleStep=1000)
+        self.max_samples_spin.setSpecialValueText("all")
+        self.max_samples_spin.setToolTip("Train on a random subset, for a quick run")
+        self.device_label = QLabel("probing…")
+        self.device_label.setObjectName("trainDevice")
+        self.device_label.setWordWrap(True)
+        self.device_label.setToolTip("Where training runs (recognition always runs on LiteRT)")
+        self.form = QFormLayout(self)
+        self.form.addRow("Architecture", self.architecture_combo)
+        self.form.addRow("Epochs", self.epochs_spin)
+        self.form.addRow("Batch size", self.batch_spin)
+        self.form.addRow("Learning rate", self.lr_spin)
+        self.form.addRow("Validation", self.validation_spin)
+        self.form.addRow("Augmentation", augment_row)
+        self.form.addRow("Dropout", self.dropout_spin)
+        self.form.addRow("Label smoothing", self.smoothing_spin)
+        self.form.addRow("Samples", self.max_samples_spin)
+        self.form.addRow("Device", self.device_label)
+        self.settings_widgets = [self.architecture_combo, self.epochs_spin, self.batch_spin, self.lr_spin,
+                                 self.validation_spin, self.augment_check, self.augment_strength_spin, self.dropout_spin,
+                                 self.smoothing_spin, self.max_samples_spin]
+
+    def settings(self) -> dict:
+        """The TrainConfig fields these controls set."""
+        return dict(
+            architecture=self.architecture_combo.currentData(),
+            epochs=self.epochs_spin.value(),
+            batch_size=self.batch_spin.value(),
+            learning_rate=self.lr_spin.value(),
+            validation_fraction=self.validation_spin.value() / 100,
+            augment=self.augment_check.isChecked(),
+            augment_strength=self.augment_strength_spin.value(),
+            dropout=self.dropout_spin.value(),
+            label_smoothing=self.smoothing_spin.value(),
+            max_samples=self.max_samples_spin.value() or None,
+        )
+
+    def set_locked(self, locked: bool) -> None:
+        for widget in self.settings_widgets:
+            widget.setEnabled(not locked)
+        self.augment_strength_spin.setEnabled(not locked and self.augment_check.isChecked())
+
+    def restore(self, settings) -> None:
+        if settings is None:
+            self._on_architecture_changed()
+            return
+        architecture = value(settings, "train/architecture", models.DEFAULT_ARCHITECTURE, str)
+        index = self.architecture_combo.findData(architecture)
+        self.architecture_combo.setCurrentIndex(max(index, 0))
+        self._on_architecture_changed()
+        self.epochs_spin.setValue(value(settings, "train/epochs", self.epochs_spin.value(), int))
+        self.batch_spin.setValue(value(settings, "train/batch_size", self.batch_spin.value(), int))
+        self.lr_spin.setValue(value(settings, "train/learning_rate", self.lr_spin.value(), float))
+        self.validation_spin.setValue(value(settings, "train/validation_percent", self.validation_spin.value(), int))
+        self.augment_check.setChecked(value(settings, "train/augment", True, bool))
+        self.augment_strength_spin.setValue(value(settings, "train/augment_strength", 1.0, float))
+        self.dropout_spin.setValue(value(settings, "train/dropout", self.dropout_spin.value(), float))
+        self.smoothing_spin.setValue(value(settings, "train/label_smoothing", 0.0, float))
+        self.max_samples_spin.setValue(value(settings, "train/max_samples", 0, int))
+
+    def remember(self, settings) -> None:
+        settings.setValue("train/architecture", self.architecture_combo.currentData())
+        settings.setValue("train/epochs", self.epochs_spin.value())
+        settings.setValue("train/batch_size", self.batch_spin.value())
+        settings.setValue("train/learning_rate", self.lr_spin.value())
+        settings.setValue("train/validation_percent", self.validation_spin.value())
+        settings.setValue("train/augment", self.augment_check.isChecked())
+        settings.setValue("train/augment_strength", self.augment_strength_spin.value())
+        settings.setValue("train/dropout", self.dropout_spin.value())
+        settings.setValue("train/label_smoothing", self.smoothing_spin.value())
+        settings.setValue("train/max_samples", self.max_samples_spin.value())
+
+    @Slot()
+    def _on_architecture_changed(self) -> None:
+        architecture = models.ARCHITECTURES[self.architecture_combo.currentData()]
+        self.lr_spin.setValue(architecture.learning_rate)
+        self.dropout_spin.setValue(architecture.dropout)
+        self.architecture_combo.setToolTip(architecture.summary)
