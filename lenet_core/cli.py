@@ -202,10 +202,14 @@ class _PrintProgress:
 
 def train_config(args):
     """The TrainConfig a `train` command line describes."""
+    from lenet_core import adapt
     from lenet_core.training import TrainConfig
 
+    base = getattr(args, "base", None)
+    epochs = args.epochs if args.epochs is not None else (adapt.FINE_TUNE_EPOCHS if base else 10)
+    batch_size = args.batch_size if args.batch_size is not None else (adapt.FINE_TUNE_BATCH if base else 128)
     return TrainConfig(
-        data=str(args.data), split=args.split, architecture=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+        base=base, data=str(args.data), split=args.split, architecture=args.arch, epochs=epochs, batch_size=batch_size,
         learning_rate=args.lr, validation_fraction=args.validation, augment=not args.no_augment, seed=args.seed,
         schedule=args.schedule, label_smoothing=args.label_smoothing, balance_classes=not args.no_balance,
         max_samples=args.max_samples, patience=args.patience, dropout=args.dropout, augment_strength=args.augment_strength,
@@ -235,7 +239,24 @@ def cmd_train(args) -> int:
         "saved": str(path), "architecture": config.architecture, "epochs_run": len(result.history), "partial": result.partial,
         "accuracy": summary["metrics"].get("accuracy"), "weighted_f1": summary["metrics"].get("weighted_f1"),
         "seconds": round(result.seconds, 1), "device": result.device,
+        **({"adaptation": summary["adaptation"]} if "adaptation" in summary else {}),
     }))
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from lenet_core.bundle import BundleError
+    from lenet_core.export import ExportError, export_model
+
+    try:
+        written = export_model(args.model, args.format, args.out)
+    except (BundleError, ExportError) as error:
+        _error(str(error))
+        return EXIT_ERROR
+    except OSError as error:
+        _error(f"{args.out}: cannot write ({error.strerror or error})")
+        return EXIT_ERROR
+    print(json.dumps({"exported": str(Path(args.out)), "format": args.format, "files": [path.name for path in written]}))
     return EXIT_OK
 
 
@@ -301,9 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, help="data folder, gzip.zip, CSV, .mat or image folder")
     train.add_argument("--split", help="split name, e.g. balancedx")
     train.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCHITECTURE)
-    train.add_argument("--epochs", type=int, default=10)
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--lr", type=float, help="learning rate (default: the architecture's)")
+    train.add_argument("--base", metavar="MODEL",
+                       help="fine-tune this model (name or .lenet) on the data instead of training from scratch; "
+                            "its classes are kept and its architecture used")
+    train.add_argument("--epochs", type=int, help="(default 10; 12 with --base)")
+    train.add_argument("--batch-size", type=int, help="(default 128; 32 with --base)")
+    train.add_argument("--lr", type=float, help="learning rate (default: the architecture's; 0.0005 with --base)")
     train.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
     train.add_argument("--validation", type=float, default=0.1, help="validation fraction (default 0.1)")
     train.add_argument("--no-augment", action="store_true")
@@ -320,12 +344,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true")
     train.set_defaults(run=cmd_train)
 
+    export = commands.add_parser("export", help="write a model's network, labels.json and a model card into a folder")
+    export.add_argument("model", metavar="MODEL", help="model name or .lenet file")
+    export.add_argument("--format", choices=("keras", "tflite"), required=True, help="keras (.keras) or tflite (LiteRT)")
+    export.add_argument("--out", required=True, metavar="FOLDER", help="the folder to write (new or empty)")
+    export.set_defaults(run=cmd_export)
+
     listing = commands.add_parser("models", help="list the shipped and user models")
     listing.set_defaults(run=cmd_models)
     return parser
 
 
-COMMANDS = ("predict", "evaluate", "train", "models", "read")
+COMMANDS = ("predict", "evaluate", "train", "models", "read", "export")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from lenet_core.evaluate import Evaluation, evaluate
 # XLA on CPU measured faster for the small seed nets and slower for the wider one (oneDNN
 # convolutions win there); see benchmarks/train_throughput.py.
 XLA_ON_CPU = {"lenet5-classic": True, "lenet5": True, "lenet-plus": False}
+FINE_TUNE_LEARNING_RATE = 5e-4  # with a base model: nudge it, do not relearn (lenet_core.adapt)
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,19 @@ class TrainConfig:
     jit_compile: bool | None = None  # None: measured best for the architecture and device
     restore_best: bool = True  # keep the weights of the epoch with the best validation accuracy
     patience: int | None = None  # stop when validation accuracy has not improved for this many epochs
+    base: str | None = None  # fine-tune this model (name or .lenet) instead of starting from scratch
+    replay: bool = True  # with a base: mix in its shipped EMNIST replay set (lenet_core.adapt)
 
     def describe(self) -> str:
         spec = models.ARCHITECTURES[self.architecture]
-        lr = self.learning_rate or spec.learning_rate
+        lr = self.learning_rate or (FINE_TUNE_LEARNING_RATE if self.base else spec.learning_rate)
         dropout = spec.dropout if self.dropout is None else self.dropout
         augmentation = "off" if not self.augment else ("on" if self.augment_strength == 1.0 else f"×{self.augment_strength:g}")
         return (
             f"{self.architecture}, {self.epochs} epochs, batch {self.batch_size}, lr {lr:g} ({self.schedule}), "
             f"dropout {dropout:g}, label smoothing {self.label_smoothing:g}, augmentation {augmentation}, "
             f"validation {self.validation_fraction:.0%}, seed {self.seed}"
+            + (f", fine-tuning {self.base}" if self.base else "")
         )
 
 
@@ -135,6 +139,7 @@ class TrainResult:
     stopped: bool = False
     stop_reason: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    adaptation: Any = None  # lenet_core.adapt.Adaptation of a fine-tuning run
 
     @property
     def partial(self) -> bool:
@@ -145,8 +150,13 @@ class TrainResult:
         if self.evaluation is not None:
             metrics = self.evaluation.summary()
             metrics["confusion_matrix"] = self.evaluation.confusion.tolist()
+        extra: dict[str, Any] = {}
+        if self.adaptation is not None:
+            extra["base"] = {"name": self.adaptation.base, "file": self.adaptation.base_file}
+            extra["adaptation"] = asdict(self.adaptation)
         return {
             "name": name,
+            **extra,
             "architecture": self.config.architecture,
             "parameters": int(self.model.count_params()),
             "classes": list(self.classes),
@@ -381,7 +391,22 @@ class Trainer:
         started = time.perf_counter()
         train_all, test = self.load_data()
         self._stop_if_asked("loading the data")
+        base = replay = None
+        if config.base:
+            base, train_all, test = self._base_and_data(train_all, test)
+            # The last epoch is kept: a few held-out samples per class are too few to pick an epoch by.
+            config = self.config = replace(config, architecture=base.architecture, restore_best=False)
         train, validation = split_validation(train_all, config.validation_fraction, config.seed)
+        own_train = len(train)
+        if base is not None and config.replay and len(train):
+            from lenet_core import adapt
+
+            replay = adapt.replay_for(base.classes)
+            if replay is not None:
+                train = adapt.concat(train, replay.train)
+                log(f"mixing in {len(replay.train):,} EMNIST replay images ({replay.name}) so no class is forgotten")
+            else:
+                log(f"no replay set ships for {base.name}'s classes: only your samples are trained on")
         if len(train) == 0:
             raise TrainingError("the data set has no training samples")
         if test is None:
@@ -399,7 +424,7 @@ class Trainer:
             keras.mixed_precision.set_global_policy("mixed_float16")
         jit = config.jit_compile if config.jit_compile is not None else (True if on_gpu else XLA_ON_CPU.get(config.architecture, False))
         steps = math.ceil(len(train) / config.batch_size)
-        base_lr = config.learning_rate or models.ARCHITECTURES[config.architecture].learning_rate
+        base_lr = config.learning_rate or (FINE_TUNE_LEARNING_RATE if base is not None else models.ARCHITECTURES[config.architecture].learning_rate)
         if config.schedule == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(base_lr, decay_steps=steps * config.epochs, alpha=0.02)
         else:
@@ -407,10 +432,16 @@ class Trainer:
         scope = self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
         try:
             with scope:
-                model = models.build(
-                    config.architecture, train.n_classes, learning_rate, config.label_smoothing, dropout=config.dropout,
-                    batch_norm_momentum=models.batch_norm_momentum(steps * config.epochs), jit_compile=jit,
-                )
+                if base is not None:
+                    from lenet_core import adapt
+
+                    keras.config.set_dtype_policy(previous_policy)  # the base's float32 layers as saved
+                    model = adapt.load_for_fine_tuning(base, learning_rate, config.label_smoothing, jit)
+                else:
+                    model = models.build(
+                        config.architecture, train.n_classes, learning_rate, config.label_smoothing, dropout=config.dropout,
+                        batch_norm_momentum=models.batch_norm_momentum(steps * config.epochs), jit_compile=jit,
+                    )
         finally:
             keras.config.set_dtype_policy(previous_policy)
         weights = class_weights(train.labels, train.n_classes) if config.balance_classes else None
@@ -420,6 +451,7 @@ class Trainer:
             device, config.architecture, int(model.count_params()), train.classes, len(train), len(validation),
             len(test) if test is not None else len(validation), steps, config.epochs,
         )
+        before = self._scores(model, test if test is not None else validation, replay) if base is not None else None
         self._stop_if_asked("preparing the network")
         self.callbacks.on_start(info)
         log(f"training {config.describe()} on {device}; {len(train):,} train / {len(validation):,} validation samples")
@@ -441,11 +473,42 @@ class Trainer:
             evaluation = evaluate(probabilities, test_set.labels, train.classes)
             log(evaluation.report())
         counts = {"train_samples": len(train), "validation_samples": len(validation), "test_samples": len(test_set)}
+        adaptation = None
+        if base is not None:
+            from lenet_core import adapt
+
+            after = self._scores(model, test_set, replay)
+            adaptation = adapt.Adaptation(
+                base=base.name, base_file=base.path.name, own_samples=len(test_set), own_before=before[0], own_after=after[0],
+                replay_samples=len(replay.check) if replay else 0, replay_before=before[1], replay_after=after[1],
+                replay_mixed_in=len(replay.train) if replay else 0,
+            )
+            counts["own_train_samples"] = own_train
+            log(f"before → after fine-tuning: {adaptation.describe()}")
         return TrainResult(
             model=model, config=config, classes=train.classes, dataset_name=train_all.name, history=monitor.history,
             evaluation=evaluation, test=test_set, device=device, seconds=time.perf_counter() - started,
-            stopped=stopped, stop_reason=reason, counts=counts,
+            stopped=stopped, stop_reason=reason, counts=counts, adaptation=adaptation,
         )
+
+    def _base_and_data(self, train: Dataset, test: Dataset | None):
+        """The base model of a fine-tuning run, and the data in its classes (one clear error otherwise)."""
+        from lenet_core import adapt
+
+        try:
+            base = adapt.resolve_base(self.config.base)
+            train = adapt.to_model_classes(train, base.classes, base.name)
+            test = adapt.to_model_classes(test, base.classes, base.name) if test is not None else None
+        except (bundle.BundleError, adapt.AdaptError) as error:
+            raise TrainingError(str(error)) from None
+        return base, train, test
+
+    @staticmethod
+    def _scores(model, own: Dataset, replay) -> tuple[float | None, float | None]:
+        """Accuracy on the held-out own samples and on the replay set's check part."""
+        from lenet_core import adapt
+
+        return adapt.accuracy(model, own), adapt.accuracy(model, replay.check if replay else None)
 
 
 def _make_keras_callback(trainer: Trainer, steps: int, epochs: int, base_lr: float, validation):
