@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 class MainWindow(QMainWindow):
     status_message = Signal(str)
+    model_exported = Signal(object)  # the files written by Model ▸ Export… (None when it failed)
 
     def __init__(self, model: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -88,6 +89,11 @@ class MainWindow(QMainWindow):
             self.train_page = TrainPage(self)
             self.pages.append(self.train_page)
             self.tabs.addTab(self.train_page, "&Train")
+        from app.pages.samples import SamplesPage  # issue 14: the user's own samples and Adapt
+
+        self.samples_page = SamplesPage(self)
+        self.pages.append(self.samples_page)
+        self.tabs.addTab(self.samples_page, "&Samples")
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -154,6 +160,9 @@ class MainWindow(QMainWindow):
         self.open_model_action.triggered.connect(self.open_model_file)
         self.show_models_action = QAction("Show &User Models Folder", self)
         self.show_models_action.triggered.connect(self._show_models_folder)
+        self.export_model_action = QAction("&Export…", self)
+        self.export_model_action.setToolTip("Write the active model as a Keras or LiteRT file with labels.json and a model card")
+        self.export_model_action.triggered.connect(self.export_model)
 
         view_menu = menu.addMenu("&View")
         for index in range(self.tabs.count()):
@@ -223,6 +232,7 @@ class MainWindow(QMainWindow):
         self.model_menu.addSeparator()
         self.model_menu.addAction(self.open_model_action)
         self.model_menu.addAction(self.show_models_action)
+        self.model_menu.addAction(self.export_model_action)
         self._select_active_in_picker()
         self.model_picker.blockSignals(False)
 
@@ -251,6 +261,38 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open Model", str(user_models_dir()), f"LeNet Studio models (*{SUFFIX});;All files (*)")
         if path:
             self.models.activate(path)
+
+    @Slot()
+    def export_model(self) -> None:
+        """Model ▸ Export…: the active model into a new folder others can use without this app."""
+        from PySide6.QtWidgets import QInputDialog
+
+        from app.my_samples import export_into
+
+        if self.models.recognizer is None:
+            return
+        formats = ["LiteRT (.tflite)", "Keras (.keras)"]
+        choice, ok = QInputDialog.getItem(self, "Export model", f"Export {self.models.recognizer.name} as:", formats, 0, False)
+        if not ok:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export into folder", str(Path.home()))
+        if not folder:
+            return
+        fmt = "tflite" if choice == formats[0] else "keras"
+        self._export_task = run_task(export_into, str(self.models.recognizer.bundle.path), fmt, folder,
+                                     on_result=self._on_exported, on_error=self._on_export_failed)
+
+    @Slot(object)
+    def _on_exported(self, files) -> None:
+        self.last_export = files
+        self.statusBar().showMessage(f"Exported to {files[0].parent} ({', '.join(f.name for f in files)})", 10000)
+        self.model_exported.emit(files)
+
+    @Slot(object)
+    def _on_export_failed(self, error: BaseException) -> None:
+        self.last_export = None
+        QMessageBox.warning(self, "Not exported", str(error))
+        self.model_exported.emit(None)
 
     @Slot()
     def _show_models_folder(self) -> None:

@@ -58,6 +58,7 @@ class DrawPage(QWidget):
         self.input_view = ImageView("28×28 input", minimum=112)
         self.input_view.setToolTip("The 28×28 image the network sees, after cropping, centring and resampling")
         self._build_controls()
+        self._build_sample_row()
 
         side = QVBoxLayout()
         side.addWidget(self.top_k)
@@ -68,6 +69,7 @@ class DrawPage(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.pad, 1)
         left.addLayout(self.controls)
+        left.addLayout(self.sample_row)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addLayout(side, 2)
@@ -120,6 +122,68 @@ class DrawPage(QWidget):
         for widget in (self.pen_button, self.eraser_button, undo, redo, clear, self.style_combo):
             self.controls.addWidget(widget)
 
+    def _build_sample_row(self) -> None:
+        """“Add to my samples”: the drawing, labelled with the top guess unless the user types another."""
+        from PySide6.QtWidgets import QLineEdit, QPushButton, QSizePolicy
+
+        from app.my_samples import SampleSaver
+
+        self.sample_saver = SampleSaver(self)
+        self.sample_saver.saved.connect(self._on_sample_saved)
+        self.sample_saver.failed.connect(self._on_sample_failed)
+        self.sample_label = QLineEdit()
+        self.sample_label.setObjectName("sampleLabel")
+        self.sample_label.setMaxLength(8)
+        self.sample_label.setMaximumWidth(60)
+        self.sample_label.setPlaceholderText("label")
+        self.sample_label.setToolTip("The character this drawing is (the top guess until you type another)")
+        self.sample_label.returnPressed.connect(self.add_sample)
+        self.add_sample_action = QAction("Add to my samples", self)
+        self.add_sample_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.add_sample_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.add_sample_action.setToolTip("Keep this drawing with its label in your samples, to adapt the model to your "
+                                          "handwriting (Ctrl+Return); the pad is cleared for the next one")
+        self.add_sample_action.triggered.connect(self.add_sample)
+        self.addAction(self.add_sample_action)
+        self.add_sample_button = QPushButton("Add to my samples")
+        self.add_sample_button.setObjectName("addSample")
+        self.add_sample_button.setToolTip(self.add_sample_action.toolTip())
+        self.add_sample_button.clicked.connect(self.add_sample)
+        self.sample_status = QLabel()
+        self.sample_status.setObjectName("sampleStatus")
+        # Long messages are clipped rather than widening the window (the Samples page has the details).
+        self.sample_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._label_typed = False  # the user typed a label: new guesses no longer overwrite it
+        self.sample_label.textEdited.connect(self._on_label_typed)
+        self.sample_row = QHBoxLayout()
+        self.sample_row.addWidget(QLabel("Label"))
+        self.sample_row.addWidget(self.sample_label)
+        self.sample_row.addWidget(self.add_sample_button)
+        self.sample_row.addWidget(self.sample_status, 1)
+
+    @Slot(str)
+    def _on_label_typed(self, text: str) -> None:
+        self._label_typed = bool(text)
+
+    @Slot()
+    def add_sample(self) -> None:
+        from app.my_samples import crop_drawing
+
+        crop = None if self.pad.is_empty() else crop_drawing(self.pad.render_image())
+        if self.sample_saver.save(crop, self.sample_label.text().strip()):
+            self.sample_status.setText("Adding…")
+
+    @Slot(str, str, int)
+    def _on_sample_saved(self, label: str, _path: str, count: int) -> None:
+        self.sample_status.setText(f"Added “{label}” to your samples ({count} of it). Draw the next one.")
+        self._label_typed = False
+        self.sample_label.clear()
+        self.pad.clear()
+
+    @Slot(str)
+    def _on_sample_failed(self, message: str) -> None:
+        self.sample_status.setText(message)
+
     # --- prediction ---------------------------------------------------------------------------
 
     def set_recognizer(self, recognizer: Recognizer) -> None:
@@ -164,6 +228,8 @@ class DrawPage(QWidget):
         else:
             self.top_k.show_prediction(prediction.top)
             self.input_view.set_array(prediction.pipeline.input)
+            if not self._label_typed:
+                self.sample_label.setText(prediction.top[0][0])
             if self.first_prediction_at is None:
                 self.first_prediction_at = time.perf_counter()
         self.prediction_shown.emit(prediction)

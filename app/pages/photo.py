@@ -160,6 +160,7 @@ class PhotoPage(QWidget):
         self._build_actions()
         self._build_settings()
         self._build_layout()
+        self._build_correct_action()
 
     # --- building -------------------------------------------------------------------------------
 
@@ -503,6 +504,60 @@ class PhotoPage(QWidget):
                 self._too_many = False
                 self.show_message("")
         self.reading_shown.emit(reading)
+
+    # --- “Correct…”: a character into the user's samples (issue 14) -----------------------------
+
+    def _build_correct_action(self) -> None:
+        from app.my_samples import SampleSaver
+
+        self.sample_saver = SampleSaver(self)
+        self.sample_saver.saved.connect(self._on_sample_saved)
+        self.sample_saver.failed.connect(self.show_message)
+        self.correct_action = QAction("Correct…", self)
+        self.correct_action.setToolTip("Say what this character is: its crop goes into your samples, to adapt the model")
+        self.correct_action.triggered.connect(self.correct_character)
+        self.character_menu = None
+        for view in (self.photo_view, self.reading_view):
+            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            view.customContextMenuRequested.connect(self._on_character_menu)
+
+    @Slot(object)
+    def _on_character_menu(self, point) -> None:
+        from PySide6.QtCore import QPointF
+        from PySide6.QtWidgets import QMenu
+
+        view = self.sender()
+        where = QPointF(point)
+        if view is self.photo_view:
+            index = view.box_at(where)
+        else:
+            index = next((i for i, rect in enumerate(view._rects) if rect.contains(where)), -1)
+        if index < 0 or self.reading is None:
+            return
+        self.select_character(index)
+        self.character_menu = QMenu(self)
+        self.character_menu.addAction(self.correct_action)
+        self.character_menu.popup(view.mapToGlobal(point))
+
+    @Slot()
+    def correct_character(self, label: str | None = None) -> None:
+        """Store the chosen character's crop of the photo under the label the user gives."""
+        from PySide6.QtWidgets import QInputDialog
+
+        from app.my_samples import crop_box
+
+        if self.reading is None or self.image is None or not self.reading.characters:
+            return
+        character = self.reading.characters[self.selected]
+        if not isinstance(label, str):
+            label, ok = QInputDialog.getText(self, "Correct this character", f"Read as “{character.char}”. It is:", text=character.char)
+            if not ok:
+                return
+        self.sample_saver.save(crop_box(self.image, character.box), label.strip())
+
+    @Slot(str, str, int)
+    def _on_sample_saved(self, label: str, _path: str, count: int) -> None:
+        self.status.setText(f"Stored this character as “{label}” in your samples ({count} of it).")
 
     @Slot(int)
     def select_character(self, index: int) -> None:

@@ -74,6 +74,9 @@ class TrainPage(QWidget):
         self.data_panel.download_finished.connect(self.download_finished)
         self.data_panel.busy_changed.connect(self._update_controls)
         self.settings_panel = RunSettingsPanel()
+        models_manager = getattr(window, "models", None)
+        if models_manager is not None:
+            models_manager.listing_changed.connect(self._on_models_listed)
         self._build_run_controls()
         self._alias_controls()
 
@@ -212,6 +215,10 @@ class TrainPage(QWidget):
         """Called by the window once it has probed the device (without importing TensorFlow)."""
         self.device_label.setText(text)
 
+    @Slot()
+    def _on_models_listed(self) -> None:
+        self.settings_panel.set_models(self.main_window.models.bundles)
+
     # --- data -----------------------------------------------------------------------------------
 
     @Slot(object)
@@ -339,6 +346,8 @@ class TrainPage(QWidget):
         self._update_controls()
 
     def _default_name(self, result: TrainResult) -> str:
+        if result.adaptation is not None:
+            return f"{result.adaptation.base} + {result.config.split or Path(result.config.data).stem}"
         base = f"{result.config.split or Path(result.config.data).stem}-{result.config.architecture}"
         return base + ("-partial" if result.partial else "")
 

@@ -157,6 +157,10 @@ class DataSourcePanel(QGroupBox):
         menu.addAction(self.browse_folder_action)
         menu.addAction(self.browse_file_action)
         self.browse_button.setMenu(menu)
+        self.samples_button = QToolButton(text="My samples")
+        self.samples_button.setObjectName("trainMySamples")
+        self.samples_button.setToolTip("Train on your own samples (added on the Draw, Photo and Samples pages)")
+        self.samples_button.clicked.connect(self.use_my_samples)
         self.split_combo = QComboBox()
         self.split_combo.setToolTip("Which split of the source to train on (its parts and sizes)")
         self.split_combo.activated.connect(self._on_split_picked)
@@ -177,6 +181,7 @@ class DataSourcePanel(QGroupBox):
         row = QHBoxLayout()
         row.addWidget(self.source_edit, 1)
         row.addWidget(self.browse_button)
+        row.addWidget(self.samples_button)
         download_row = QHBoxLayout()
         download_row.addWidget(self.download_bar, 1)
         download_row.addWidget(self.download_cancel)
@@ -198,7 +203,7 @@ class DataSourcePanel(QGroupBox):
 
     def set_locked(self, locked: bool) -> None:
         """While a run trains, the source cannot change."""
-        for widget in (self.source_edit, self.browse_button, self.split_combo):
+        for widget in (self.source_edit, self.browse_button, self.split_combo, self.samples_button):
             widget.setEnabled(not locked)
         self.download_button.setEnabled(not locked and not self.is_downloading())
 
@@ -220,6 +225,16 @@ class DataSourcePanel(QGroupBox):
         path, _ = QFileDialog.getOpenFileName(self, "Data file", start, "Data sets (*.zip *.csv *.mat *.gz *ubyte);;All files (*)")
         if path:
             self.load_source(path)
+
+    @Slot()
+    def use_my_samples(self) -> None:
+        from lenet_core import samples
+
+        if not samples.total():
+            self.data_status.setText("No samples of your own yet: add some on the Draw page (“Add to my samples”).")
+            set_tone(self.data_status, "error")
+            return
+        self.load_source(str(samples.samples_dir()))
 
     @Slot()
     def _on_source_edited(self) -> None:

@@ -20,11 +20,28 @@ from app.settings import value
 from lenet_core import models
 
 
+def _members(model) -> set[str]:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(model.path) as archive:
+            return set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return set()
+
+
 class RunSettingsPanel(QGroupBox):
     """The controls of a run; `settings()` gives them as TrainConfig fields."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Model", parent)
+        self.base_combo = QComboBox()
+        self.base_combo.setObjectName("trainBase")
+        self.base_combo.addItem("scratch", None)
+        self.base_combo.setToolTip("Train a new network from scratch, or fine-tune a model you have: its classes and "
+                                   "architecture are kept, a few EMNIST images of every class are mixed in")
+        self.base_combo.currentIndexChanged.connect(self._on_base_changed)
+        self._fine_tuning = False
         self.architecture_combo = QComboBox()
         for name, architecture in models.ARCHITECTURES.items():
             self.architecture_combo.addItem(name, name)
@@ -61,6 +78,7 @@ class RunSettingsPanel(QGroupBox):
         self.device_label.setWordWrap(True)
         self.device_label.setToolTip("Where training runs (recognition always runs on LiteRT)")
         self.form = QFormLayout(self)
+        self.form.addRow("Start from", self.base_combo)
         self.form.addRow("Architecture", self.architecture_combo)
         self.form.addRow("Epochs", self.epochs_spin)
         self.form.addRow("Batch size", self.batch_spin)
@@ -71,13 +89,14 @@ class RunSettingsPanel(QGroupBox):
         self.form.addRow("Label smoothing", self.smoothing_spin)
         self.form.addRow("Samples", self.max_samples_spin)
         self.form.addRow("Device", self.device_label)
-        self.settings_widgets = [self.architecture_combo, self.epochs_spin, self.batch_spin, self.lr_spin,
+        self.settings_widgets = [self.base_combo, self.architecture_combo, self.epochs_spin, self.batch_spin, self.lr_spin,
                                  self.validation_spin, self.augment_check, self.augment_strength_spin, self.dropout_spin,
                                  self.smoothing_spin, self.max_samples_spin]
 
     def settings(self) -> dict:
         """The TrainConfig fields these controls set."""
         return dict(
+            base=self.base_combo.currentData(),
             architecture=self.architecture_combo.currentData(),
             epochs=self.epochs_spin.value(),
             batch_size=self.batch_spin.value(),
@@ -94,6 +113,44 @@ class RunSettingsPanel(QGroupBox):
         for widget in self.settings_widgets:
             widget.setEnabled(not locked)
         self.augment_strength_spin.setEnabled(not locked and self.augment_check.isChecked())
+        self.architecture_combo.setEnabled(not locked and self.base_combo.currentData() is None)
+        self.dropout_spin.setEnabled(not locked and self.base_combo.currentData() is None)  # a base keeps its own
+
+    def set_models(self, bundles) -> None:
+        """The models one can start from (shipped and the user's); the choice is kept when still listed."""
+        current = self.base_combo.currentData()
+        self.base_combo.blockSignals(True)
+        while self.base_combo.count() > 1:
+            self.base_combo.removeItem(1)
+        for model in bundles:
+            if "model.keras" in _members(model):
+                self.base_combo.addItem(f"{model.name} (fine-tune)", str(model.path))
+        index = self.base_combo.findData(current)
+        self.base_combo.setCurrentIndex(max(index, 0))
+        self.base_combo.blockSignals(False)
+        self._on_base_changed()
+
+    def choose_base(self, path: str | None) -> bool:
+        index = self.base_combo.findData(path)
+        if index >= 0:
+            self.base_combo.setCurrentIndex(index)
+        return index >= 0
+
+    @Slot()
+    def _on_base_changed(self) -> None:
+        from lenet_core.adapt import FINE_TUNE_LEARNING_RATE
+
+        fine_tuning = self.base_combo.currentData() is not None
+        self.architecture_combo.setEnabled(not fine_tuning and self.base_combo.isEnabled())
+        self.dropout_spin.setEnabled(not fine_tuning and self.base_combo.isEnabled())
+        if fine_tuning == self._fine_tuning:
+            return  # another base, or the list refilled: the settings the user made stay
+        self._fine_tuning = fine_tuning
+        if fine_tuning:
+            self.lr_spin.setValue(FINE_TUNE_LEARNING_RATE)
+            self.architecture_combo.setToolTip("Fine-tuning keeps the base model's architecture")
+        else:
+            self._on_architecture_changed()
 
     def restore(self, settings) -> None:
         if settings is None:
