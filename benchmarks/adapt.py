@@ -51,9 +51,10 @@ def _inputs(images) -> np.ndarray:
     return np.stack(out)
 
 
-def unipen_style(classes: tuple[str, ...], per_class: int, seed: int) -> tuple[Dataset, Dataset, str]:
+def unipen_style(classes: tuple[str, ...], per_class: int, seed: int, group: str | None = None) -> tuple[Dataset, Dataset, str]:
     rows = list(csv.DictReader(open(UNIPEN / "labels.csv", newline="", encoding="utf-8")))
-    rows = [row for row in rows if adapt.class_index(row["label_char"], classes) is not None]
+    rows = [row for row in rows if adapt.class_index(row["label_char"], classes) is not None
+            and (group is None or row["writer"].startswith(f"{group}/"))]
     held_writer = {w: int(hashlib.sha256(f"{seed}:{w}".encode()).hexdigest(), 16) % 2 == 0 for w in {r["writer"] for r in rows}}
     train_rows = [r for r in rows if not held_writer[r["writer"]]]
     test_rows = [r for r in rows if held_writer[r["writer"]]]
@@ -71,7 +72,7 @@ def unipen_style(classes: tuple[str, ...], per_class: int, seed: int) -> tuple[D
     writers = len({r["writer"] for r in chosen})
     held = len({r["writer"] for r in test_rows})
     return (dataset(chosen, "unipen (samples)"), dataset(test_rows, "unipen (held-out writers)"),
-            f"UNIPEN: {len(chosen)} samples from {writers} writers; scored on {len(test_rows)} images of {held} other writers")
+            f"UNIPEN{' ' + group if group else ''}: {len(chosen)} samples from {writers} writers; scored on {len(test_rows)} images of {held} other writers")
 
 
 def pen_style(data_dir: Path, split: str, per_class: int, seed: int, width: float = 40.0, test_size: int = 2000):
@@ -97,6 +98,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="emnist-balanced")
     parser.add_argument("--style", choices=("unipen", "pen40"), default="unipen")
+    parser.add_argument("--group", help="unipen: only this contributor's writers (e.g. apb, one lab's tablet)")
     parser.add_argument("--per-class", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=adapt.FINE_TUNE_EPOCHS)
     parser.add_argument("--lr", type=float)
@@ -106,7 +108,7 @@ def main() -> int:
     base = bundle.resolve(args.model)
     split = base.meta.get("dataset", {}).get("split") or "balancedx"
     if args.style == "unipen":
-        samples, held_out, what = unipen_style(base.classes, args.per_class, args.seed)
+        samples, held_out, what = unipen_style(base.classes, args.per_class, args.seed, args.group)
     else:
         samples, held_out, what = pen_style(Path(args.data), split, args.per_class, args.seed)
     emnist_test = load_dataset(args.data, split, "test")
@@ -121,7 +123,7 @@ def main() -> int:
     style_before, style_after = accuracy(before_model, held_out), accuracy(result.model, held_out)
     emnist_before, emnist_after = accuracy(before_model, emnist_test), accuracy(result.model, emnist_test)
     record = {
-        "benchmark": "adapt", "model": args.model, "style": args.style, "samples": len(samples), "per_class": args.per_class,
+        "benchmark": "adapt", "model": args.model, "style": args.style + (f":{args.group}" if args.group else ""), "samples": len(samples), "per_class": args.per_class,
         "epochs": args.epochs, "learning_rate": result.config.learning_rate or adapt.FINE_TUNE_LEARNING_RATE,
         "style_held_out": len(held_out), "style_before": round(style_before, 4), "style_after": round(style_after, 4),
         "style_gain_points": round(100 * (style_after - style_before), 2),
