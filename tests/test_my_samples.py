@@ -195,7 +195,15 @@ def test_train_page_can_start_from_a_model_on_my_samples(qtbot, window, tmp_path
     base = bundle.resolve("emnist-digits")
     assert page.settings_panel.choose_base(str(base.path))
     assert not page.architecture_combo.isEnabled()
+    page.epochs_spin.setValue(1)
+    page.batch_spin.setValue(32)
+    page.config_overrides = {"jit_compile": False}
     config = page.config()
     assert config.base == str(base.path) and config.data == str(samples.samples_dir()) and config.learning_rate == 5e-4
+    with qtbot.waitSignal(page.run_finished, timeout=180000) as finished:
+        qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    result = finished.args[0].result
+    assert result.classes == base.classes and result.adaptation.base == "emnist-digits"
+    assert "Fine-tuned from emnist-digits" in page.summary_label.text() and page.name_edit.text() == "emnist-digits + samples"
     page.settings_panel.choose_base(None)
     assert page.config().base is None and page.architecture_combo.isEnabled()

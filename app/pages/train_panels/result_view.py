@@ -60,6 +60,8 @@ class ResultView(QWidget):
             f"{partial}Test accuracy <b>{evaluation.accuracy:.2%}</b> · weighted F1 <b>{evaluation.weighted_f1:.4f}</b> · "
             f"{evaluation.samples:,} test samples · {len(result.classes)} classes · {result.config.architecture}, "
             f"{len(result.history)} epochs on {result.device}"
+            + (f"<br>Fine-tuned from {result.adaptation.base}, before → after: {result.adaptation.describe()}"
+               if result.adaptation is not None else "")
         )
         self.confusion.set_matrix(evaluation.confusion, evaluation.classes)
         for pair in evaluation.worst:
