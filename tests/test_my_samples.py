@@ -7,6 +7,7 @@ Model ▸ Export… whose files load with TensorFlow and LiteRT."""
 from __future__ import annotations
 
 import json
+import zipfile
 
 import cv2
 import numpy as np
@@ -154,6 +155,17 @@ def test_adapt_refuses_samples_the_model_has_no_class_for(qtbot, window):
     window.tabs.setCurrentWidget(page)
     qtbot.mouseClick(page.adapt_button, Qt.MouseButton.LeftButton)
     assert "has no class 'x'" in page.adapt_status.text() and page.run is None
+
+
+def test_export_samples_as_zip(qtbot, window, tmp_path, monkeypatch):
+    samples.add_sample(np.full((40, 40), 255, np.uint8), "x")
+    page = window.samples_page
+    window.tabs.setCurrentWidget(page)
+    monkeypatch.setattr("app.pages.samples.QFileDialog.getSaveFileName", lambda *args: (str(tmp_path / "mine.zip"), ""))
+    qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Exported" in page.message.text(), timeout=10000)
+    with zipfile.ZipFile(tmp_path / "mine.zip") as archive:
+        assert [name.split("/")[0] for name in archive.namelist()] == ["x"]
 
 
 def test_correct_a_character_on_the_photo_page(qtbot, window, tmp_path, monkeypatch):
