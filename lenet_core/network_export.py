@@ -131,3 +131,13 @@ def add_activations(path: Path | str) -> Path:
             archive.writestr(bundle.ACTIVATIONS_NAME, network)
             archive.writestr(bundle.ACTIVATIONS_META_NAME, json.dumps(description))
     return source.path
+
+
+def inspector_for_model(model, architecture: str, classes: tuple[str, ...]):
+    """A `NetworkInspector` for a Keras model in memory (a run's result before it is saved):
+    both networks exported to LiteRT, as a save writes them."""
+    from lenet_core.network_view import NetworkInspector
+    from lenet_core.training import export_litert
+
+    network = export_litert(model, architecture, len(classes))
+    return NetworkInspector(network, tuple(classes), export_activations(model, architecture), source="this run's model")
