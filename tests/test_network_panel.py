@@ -69,7 +69,7 @@ def test_the_network_panel_follows_the_drawing(qtbot, main_window):
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=centre)
     dialog = page.network.enlarged
     assert dialog is not None and dialog.isVisible()
-    assert "map 4 of" in dialog.label.text() and dialog.view.array.shape == view.tile.values.shape[:2] + (3,)
+    assert "map 4 of" in dialog.label.text() and dialog.view.array.shape == view.tile.values.shape[:2] + (4,)
     dialog.close()
 
     # Hidden again: no more work for it.

@@ -46,18 +46,34 @@ DIVERGING = _lut([(40, 90, 200), (235, 235, 235), (200, 40, 40)])  # blue (−) 
 GAP_COLOUR = np.array([70, 70, 70], np.uint8)
 
 
+def _packed(table: np.ndarray) -> np.ndarray:
+    """An RGB table as 256 RGBA pixels packed in uint32 (one gather per pixel, not three)."""
+    rgba = np.concatenate([table, np.full((len(table), 1), 255, np.uint8)], axis=1)
+    return np.ascontiguousarray(rgba).view(np.uint32).ravel()
+
+
+_PACKED: dict[int, np.ndarray] = {}
+_GAP_PACKED = _packed(GAP_COLOUR[None])[0]
+
+
 def colourise(values: np.ndarray, low: float, high: float, table: np.ndarray) -> np.ndarray:
-    """Values (NaN: a gap) → RGB uint8 through `table`, `low` → first entry, `high` → last."""
+    """Values (NaN: a gap) → RGBA uint8 through `table`, `low` → first entry, `high` → last."""
+    packed = _PACKED.get(id(table))
+    if packed is None:
+        packed = _PACKED.setdefault(id(table), _packed(table))
     span = high - low if high > low else 1.0
-    index = np.clip((np.nan_to_num(values, nan=low) - low) / span * 255, 0, 255).astype(np.uint8)
-    rgb = table[index]
-    rgb[np.isnan(values)] = GAP_COLOUR
-    return rgb
+    index = (np.asarray(values, np.float32) - np.float32(low)) * np.float32(255 / span)
+    gaps = np.isnan(index)
+    index[gaps] = 0
+    np.clip(index, 0, 255, out=index)
+    pixels = packed[index.astype(np.uint8)]
+    pixels[gaps] = _GAP_PACKED
+    return pixels.view(np.uint8).reshape(*pixels.shape, 4)
 
 
 def _scale(values: np.ndarray, signed: bool) -> tuple[float, float, np.ndarray]:
     """The colour scale of a layer: 0…max, or −m…m (diverging) where values go below zero."""
-    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    low, high = float(values.min()), float(values.max())  # the layer's own values: no gaps
     if signed or low < 0:
         bound = max(abs(low), abs(high), 1e-6)
         return -bound, bound, DIVERGING
@@ -129,7 +145,7 @@ def _map_tile(title: str, kind: str, maps: np.ndarray, signed: bool = False) -> 
 
 
 def _strip_tile(title: str, kind: str, units: np.ndarray, labels: tuple[str, ...] = ()) -> Tile:
-    columns = min(len(units), 48)
+    columns = min(len(units), 24 if kind == "output" else 48)  # the output in cells big enough for their class
     rows = -(-len(units) // columns)
     padded = np.full(rows * columns, np.nan, np.float32)
     padded[: len(units)] = units
@@ -163,6 +179,11 @@ def inspect(source, image: np.ndarray | None) -> Shown:
     if not inspector.available:
         return Shown((), heat, why, None, OLDER_VERSION)
     picture = inspector.picture(image)
+    return Shown(tiles_for(picture), heat, why, picture)
+
+
+def tiles_for(picture: NetworkPicture) -> tuple[Tile, ...]:
+    """The first layer's filters, then every shown layer, coloured and laid out."""
     tiles = []
     if picture.filters is not None:
         filters = picture.filters.transpose(1, 2, 0)
@@ -175,7 +196,7 @@ def inspect(source, image: np.ndarray | None) -> Shown:
         else:
             tiles.append(_strip_tile(layer.describe(), layer.kind, shown.values,
                                      picture.classes if layer.kind == "output" else ()))
-    return Shown(tuple(tiles), heat, why, picture)
+    return tuple(tiles)
 
 
 class TileView(QWidget):
@@ -202,6 +223,8 @@ class TileView(QWidget):
 
     def _zoom(self) -> float:
         """The most a mosaic pixel is enlarged: small maps and strips more than big maps."""
+        if self.tile.kind == "output":
+            return 22.0
         return 9.0 if self.tile.cell[0] == 1 else (3.0 if self.tile.cell[0] >= 14 else 6.0)
 
     def hasHeightForWidth(self) -> bool:
@@ -263,7 +286,23 @@ class TileView(QWidget):
         painter.drawText(QRectF(0, TITLE_HEIGHT, bar.x() - 3, SCALE_HEIGHT), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, low)
         painter.drawText(QRectF(bar.right() + 4, TITLE_HEIGHT, 80, SCALE_HEIGHT), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, high)
         painter.drawImage(self.mosaic_rect(), self.image)
+        if self.tile.kind == "output":
+            self._paint_class_labels(painter)
         painter.end()
+
+    def _paint_class_labels(self, painter: QPainter) -> None:
+        rect = self.mosaic_rect()
+        side = rect.width() / self.tile.pixels.shape[1]
+        if side < 9:
+            return
+        font = painter.font()
+        font.setPixelSize(max(7, int(side * 0.6)))
+        painter.setFont(font)
+        for index, label in enumerate(self.tile.labels):
+            row, column = divmod(index, self.tile.columns)
+            cell = QRectF(rect.x() + column * side, rect.y() + row * side, side, side)
+            painter.setPen(QColor(0, 0, 0) if self.tile.values[index] > 0.5 else QColor(230, 230, 230))
+            painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, label)
 
     def mouseMoveEvent(self, event) -> None:
         index = self.index_at(event.position().x(), event.position().y())
