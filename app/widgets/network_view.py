@@ -9,6 +9,9 @@ QImages and paints. Click a map to enlarge it; hover for the map's number and va
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +33,7 @@ from app.workers import LatestOnly
 from lenet_core.network_view import OLDER_VERSION, NetworkInspector, NetworkPicture, Why, inspector_for, tile
 
 GAP = 1
+PANEL_NICENESS = 5  # how much lower the panel's worker runs than the rest of the app
 TITLE_HEIGHT = 18
 SCALE_HEIGHT = 12
 
@@ -167,8 +171,23 @@ def heat_overlay(image: np.ndarray, contrast: np.ndarray) -> np.ndarray:
     return np.clip(grey * (1 - weight) + colour * weight, 0, 255).astype(np.uint8)
 
 
+_lowered: set[int] = set()
+
+
+def _lower_this_threads_priority() -> None:
+    """The panel's worker yields the cores to the GUI thread and the top-k's worker (Linux:
+    threads have their own nice value; elsewhere nothing changes)."""
+    ident = threading.get_native_id()
+    if ident in _lowered or not hasattr(os, "setpriority"):
+        return
+    _lowered.add(ident)
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, ident, min(19, os.getpriority(os.PRIO_PROCESS, ident) + PANEL_NICENESS))
+
+
 def inspect(source, image: np.ndarray | None) -> Shown:
     """Runs on the worker: activations, the why map and the painted mosaics for one input."""
+    _lower_this_threads_priority()
     inspector = source if isinstance(source, NetworkInspector) else inspector_for(source)
     if image is None:
         return Shown((), None, None, None, "Draw or choose a character to see inside the network.")
