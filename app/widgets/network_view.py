@@ -161,12 +161,17 @@ def _strip_tile(title: str, kind: str, units: np.ndarray, labels: tuple[str, ...
 
 
 def heat_overlay(image: np.ndarray, contrast: np.ndarray) -> np.ndarray:
-    """The input in grey with red where the ink supports the top guess, blue the runner-up."""
+    """The input in grey with red where the ink supports the top guess, blue the runner-up;
+    coloured on and next to the ink only (blanking background changes nothing: the colour
+    there is its ink neighbours')."""
+    image = np.asarray(image, np.float32)
     bound = max(float(np.abs(contrast).max()), 1e-6)
-    grey = (np.asarray(image, np.float32) * 0.45 + 0.15)[..., None] * 255
+    grey = (image * 0.45 + 0.15)[..., None] * 255
+    padded = np.pad(image, 1)
+    near_ink = np.max([padded[dy : dy + 28, dx : dx + 28] for dy in range(3) for dx in range(3)], axis=0)
     signed = np.clip(contrast / bound, -1, 1)[..., None]
     red, blue = np.array([230, 40, 40], np.float32), np.array([40, 110, 240], np.float32)
-    weight = np.abs(signed)
+    weight = np.abs(signed) * np.clip(near_ink * 2, 0, 1)[..., None]
     colour = np.where(signed > 0, red, blue)
     return np.clip(grey * (1 - weight) + colour * weight, 0, 255).astype(np.uint8)
 
