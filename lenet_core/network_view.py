@@ -159,12 +159,22 @@ class NetworkInspector:
         self.filters: np.ndarray | None = None
         self.filters_layer = ""
         self._interpreter = None
+        self.problem = OLDER_VERSION  # why the layers cannot be shown, while they cannot
         if activations is not None:
             self._load_activations(*activations)
+            self.problem = ""
 
     @classmethod
     def from_bundle(cls, bundle: ModelBundle, threads: int = 1) -> NetworkInspector:
-        return cls(bundle.tflite_bytes(), bundle.classes, bundle.activations_members(), threads, str(bundle.path))
+        """A broken layer view leaves the heat map working and says what is wrong in `problem`."""
+        try:
+            return cls(bundle.tflite_bytes(), bundle.classes, bundle.activations_members(), threads, str(bundle.path))
+        except BundleError as error:
+            if "layer view" not in error.problem and "activations" not in error.problem:
+                raise
+            inspector = cls(bundle.tflite_bytes(), bundle.classes, None, threads, str(bundle.path))
+            inspector.problem = f"The layers of this model cannot be shown: {error.problem}. The heat map still works."
+            return inspector
 
     @property
     def available(self) -> bool:
@@ -208,7 +218,7 @@ class NetworkInspector:
     def picture(self, image: np.ndarray) -> NetworkPicture:
         """Every shown layer's activations for one 28×28 input in [0, 1]."""
         if self._interpreter is None:
-            raise RuntimeError(OLDER_VERSION)
+            raise RuntimeError(self.problem)
         image = np.asarray(image, np.float32)
         if image.shape != (28, 28):
             raise ValueError(f"the input must be 28×28, got {image.shape}")

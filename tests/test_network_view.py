@@ -97,7 +97,10 @@ def test_a_broken_layer_view_is_a_clear_error(tmp_path):
     path = bundle.write_bundle(tmp_path / "broken.lenet", meta, shipped.tflite_bytes(),
                                activations=(b"\x00" * 64, {"layers": [{"name": "x", "kind": "output", "shape": [10]}]}))
     with pytest.raises(bundle.BundleError, match="layer view"):
-        NetworkInspector.from_bundle(bundle.read_bundle(path))
+        NetworkInspector(shipped.tflite_bytes(), shipped.classes, bundle.read_bundle(path).activations_members())
+    inspector = NetworkInspector.from_bundle(bundle.read_bundle(path))  # the heat map still works, the view says why not
+    assert not inspector.available and "cannot be shown" in inspector.problem and "layer view" in inspector.problem
+    assert inspector.why(_input()).top[0] in shipped.classes
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     members[bundle.ACTIVATIONS_META_NAME] = b"{not json"
@@ -106,6 +109,7 @@ def test_a_broken_layer_view_is_a_clear_error(tmp_path):
             archive.writestr(name, data)
     with pytest.raises(bundle.BundleError, match="unreadable activations.json"):
         bundle.read_bundle(path).activations_members()
+    assert "unreadable activations.json" in NetworkInspector.from_bundle(bundle.read_bundle(path)).problem
 
 
 def test_shipped_models_have_the_layer_view():

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.imaging import to_qimage
 from app.workers import LatestOnly
-from lenet_core.network_view import OLDER_VERSION, NetworkInspector, NetworkPicture, Why, inspector_for, tile
+from lenet_core.network_view import NetworkInspector, NetworkPicture, Why, inspector_for, tile
 
 GAP = 1
 PANEL_NICENESS = 5  # how much lower the panel's worker runs than the rest of the app
@@ -201,7 +201,7 @@ def inspect(source, image: np.ndarray | None) -> Shown:
     why = inspector.why(image)
     heat = heat_overlay(image, why.contrast)
     if not inspector.available:
-        return Shown((), heat, why, None, OLDER_VERSION)
+        return Shown((), heat, why, None, inspector.problem)
     picture = inspector.picture(image)
     return Shown(tiles_for(picture), heat, why, picture)
 
