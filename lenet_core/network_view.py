@@ -257,8 +257,9 @@ class NetworkInspector:
             out.append(interpreter.get_tensor(output_index)[: len(chunk)].copy())
         return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
 
-    def why(self, image: np.ndarray) -> Why:
-        """Occlusion sensitivity of the top guess and the runner-up for one 28×28 input."""
+    def why(self, image: np.ndarray, explain: tuple[str, str] | None = None) -> Why:
+        """Occlusion sensitivity of the top guess and the runner-up for one 28×28 input;
+        `explain`: the two classes to contrast instead (the top-k's, which averages views)."""
         image = np.asarray(image, np.float32)
         if image.shape != (28, 28):
             raise ValueError(f"the input must be 28×28, got {image.shape}")
@@ -274,6 +275,8 @@ class NetworkInspector:
         logs = np.log(np.maximum(probabilities, 1e-12))
         order = np.argsort(probabilities[0])[::-1]
         top, runner = int(order[0]), int(order[1]) if len(order) > 1 else int(order[0])
+        if explain is not None and all(name in self.classes for name in explain):
+            top, runner = self.classes.index(explain[0]), self.classes.index(explain[1])
         drop_top, drop_runner = logs[0, top] - logs[1:, top], logs[0, runner] - logs[1:, runner]
         top_map, runner_map = np.zeros((28, 28), np.float32), np.zeros((28, 28), np.float32)
         for (y, x), d_top, d_runner in zip(positions, drop_top, drop_runner):

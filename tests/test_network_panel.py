@@ -167,6 +167,7 @@ def test_a_confusion_cell_filters_the_gallery_and_a_sample_opens_its_network(qtb
     np.testing.assert_allclose(shown.picture.input, result.test.images[expected[0]] / 255.0, atol=1e-6)
     assert int(np.argmax(shown.picture.probabilities)) == column  # the run's own model reads it as in the matrix
     assert shown.why is not None and len(shown.tiles) == 1 + 7  # filters + lenet5's 7 shown layers
+    assert (shown.why.top[0], shown.why.runner[0]) == (classes[column], classes[row])  # read as Y rather than X
 
     qtbot.mouseClick(view.all_button, Qt.MouseButton.LeftButton)
     assert view.gallery.count() == min(60, len(evaluation.misclassified)) and not view.all_button.isVisible()

@@ -151,6 +151,9 @@ def test_the_heat_map_is_zero_where_no_ink_is_near():
     assert np.abs(why.top_map[18:, 18:]).max() == 0.0
     assert np.abs(why.top_map[4:12, 4:12]).max() > 0.0
     assert why.caption.startswith("Red:")
+    other = inspector.why(image, explain=(why.runner[0], why.top[0]))  # the top-k's pair, when it differs
+    assert other.top[0] == why.runner[0] and other.runner[0] == why.top[0]
+    np.testing.assert_allclose(other.contrast, -why.contrast, atol=1e-6)
 
 
 def test_tile_places_each_map():

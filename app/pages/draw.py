@@ -197,7 +197,7 @@ class DrawPage(QWidget):
             return
         prediction = self.last_prediction
         image = prediction.pipeline.input if prediction is not None and not prediction.empty else None
-        self.network.show_input(self.recognizer, image)
+        self.network.show_input(self.recognizer, image, prediction.top if image is not None else ())
 
     def shutdown(self) -> None:
         self.network.shutdown()

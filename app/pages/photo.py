@@ -546,8 +546,9 @@ class PhotoPage(QWidget):
         if not self.network.isVisibleTo(self):
             return
         reading = self.reading
-        image = reading.characters[self.selected].pipeline.input if reading is not None and not reading.empty else None
-        self.network.show_input(self.recognizer, image)
+        character = reading.characters[self.selected] if reading is not None and not reading.empty else None
+        self.network.show_input(self.recognizer, None if character is None else character.pipeline.input,
+                                () if character is None else character.top)
 
     # --- messages -------------------------------------------------------------------------------
 

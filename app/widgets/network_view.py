@@ -190,15 +190,16 @@ def _lower_this_threads_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, ident, min(19, os.getpriority(os.PRIO_PROCESS, ident) + PANEL_NICENESS))
 
 
-def inspect(source, image: np.ndarray | None) -> Shown:
-    """Runs on the worker: activations, the why map and the painted mosaics for one input."""
+def inspect(source, image: np.ndarray | None, explain: tuple[str, str] | None = None) -> Shown:
+    """Runs on the worker: activations, the why map (of `explain`'s two classes, or the
+    network's top two) and the painted mosaics for one input."""
     _lower_this_threads_priority()
     inspector = source if isinstance(source, NetworkInspector) else inspector_for(source)
     if image is None:
         return Shown((), None, None, None, "Draw or choose a character to see inside the network.")
     image = np.asarray(image)
     image = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
-    why = inspector.why(image)
+    why = inspector.why(image, explain)
     heat = heat_overlay(image, why.contrast)
     if not inspector.available:
         return Shown((), heat, why, None, inspector.problem)
@@ -423,13 +424,15 @@ class NetworkPanel(QFrame):
     def settled(self) -> bool:
         return self._applied == self._sequence
 
-    def show_input(self, source, image: np.ndarray | None) -> None:
+    def show_input(self, source, image: np.ndarray | None, top: tuple[tuple[str, float], ...] = ()) -> None:
+        """`top`: the top-k shown beside the panel; the heat map then explains its first two."""
         self._sequence += 1
         if source is None:
             self.show_message("Loading the model…")
             self.updated.emit()
             return
-        self.worker.submit((self._sequence, source), inspect, source, None if image is None else np.array(image))
+        explain = (top[0][0], top[1][0]) if len(top) >= 2 else None
+        self.worker.submit((self._sequence, source), inspect, source, None if image is None else np.array(image), explain)
 
     def show_message(self, text: str) -> None:
         """Only a message (while the model is being prepared)."""

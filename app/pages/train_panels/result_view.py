@@ -44,6 +44,7 @@ class ResultView(QWidget):
         self._inspector = None  # the run's model on LiteRT, made on the first sample click
         self._exporting = False
         self._wanted: int | None = None
+        self._wanted_pair: tuple = ()
         gallery_scroll = QScrollArea()
         gallery_scroll.setWidgetResizable(True)
         gallery_scroll.setWidget(self.gallery)
@@ -141,8 +142,10 @@ class ResultView(QWidget):
         self.sample_dialog.show()
         self.sample_dialog.raise_()
         self._wanted = index
+        # A mistake's heat map contrasts what it was read as with what it is.
+        self._wanted_pair = ((predicted, 1.0), (true, 0.0)) if predicted != true else ()
         if self._inspector is not None:
-            self.sample_dialog.panel.show_input(self._inspector, self.result.test.images[index])
+            self.sample_dialog.panel.show_input(self._inspector, self.result.test.images[index], self._wanted_pair)
         elif not self._exporting:
             from lenet_core.network_export import inspector_for_model
 
@@ -158,7 +161,7 @@ class ResultView(QWidget):
             return  # a newer run is shown now
         self._inspector = inspector
         if self._wanted is not None and self.sample_dialog is not None:
-            self.sample_dialog.panel.show_input(inspector, self.result.test.images[self._wanted])
+            self.sample_dialog.panel.show_input(inspector, self.result.test.images[self._wanted], self._wanted_pair)
 
     @Slot(object)
     def _on_export_error(self, error) -> None:
