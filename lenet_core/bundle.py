@@ -21,6 +21,10 @@ SUFFIX = ".lenet"
 FORMAT_VERSION = 1
 META_NAME, TFLITE_NAME, KERAS_NAME = "meta.json", "model.tflite", "model.keras"
 DEFAULT_MODEL = "emnist-balanced"
+# The layer view (issue 15): a second LiteRT network whose outputs are the shown layers'
+# activations, and a JSON description of those layers (see lenet_core/network_view.py).
+# Optional: bundles saved before it work without.
+ACTIVATIONS_NAME, ACTIVATIONS_META_NAME = "activations.tflite", "activations.json"
 
 
 class BundleError(ValueError):
@@ -71,6 +75,22 @@ class ModelBundle:
     def keras_bytes(self) -> bytes:
         return self._member(KERAS_NAME)
 
+    def activations_members(self) -> tuple[bytes, dict[str, Any]] | None:
+        """The layer-view network and its description; None when the bundle predates them."""
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                if ACTIVATIONS_NAME not in archive.namelist():
+                    return None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            raise BundleError(self.path, f"cannot be read ({error})") from None
+        try:
+            description = json.loads(self._member(ACTIVATIONS_META_NAME).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise BundleError(self.path, f"has an unreadable {ACTIVATIONS_META_NAME}") from None
+        if not isinstance(description, dict):
+            raise BundleError(self.path, f"has an unreadable {ACTIVATIONS_META_NAME}")
+        return self._member(ACTIVATIONS_NAME), description
+
     def _member(self, name: str) -> bytes:
         try:
             with zipfile.ZipFile(self.path) as archive:
@@ -114,8 +134,10 @@ def read_bundle(path: Path | str, shipped: bool = False) -> ModelBundle:
     return ModelBundle(path, meta, shipped)
 
 
-def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_model: bytes | None = None) -> Path:
-    """Write atomically: an interrupted save leaves any earlier file at `path` intact."""
+def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_model: bytes | None = None,
+                 activations: tuple[bytes, dict[str, Any]] | None = None) -> Path:
+    """Write atomically: an interrupted save leaves any earlier file at `path` intact.
+    `activations`: the layer-view network and its description (ACTIVATIONS_NAME)."""
     path = Path(path)
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
@@ -131,6 +153,9 @@ def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_mo
             archive.writestr(TFLITE_NAME, tflite)
             if keras_model is not None:
                 archive.writestr(KERAS_NAME, keras_model)
+            if activations is not None:
+                archive.writestr(ACTIVATIONS_NAME, activations[0])
+                archive.writestr(ACTIVATIONS_META_NAME, json.dumps(activations[1]))
     return path
 
 

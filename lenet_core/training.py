@@ -180,7 +180,10 @@ class TrainResult:
         path = Path(path)
         name = name or path.stem
         tflite = export_litert(self.model, self.config.architecture, len(self.classes))
-        return bundle.write_bundle(path, self.metadata(name), tflite, keras_model_bytes(self.model))
+        from lenet_core.network_export import export_activations  # the layer view (issue 15)
+
+        activations = export_activations(self.model, self.config.architecture)
+        return bundle.write_bundle(path, self.metadata(name), tflite, keras_model_bytes(self.model), activations=activations)
 
 
 # --- TensorFlow plumbing (imported lazily) --------------------------------------------------

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.widgets.drawing_pad import DrawingPad
 from app.widgets.image_view import ImageView
+from app.widgets.network_view import NetworkPanel
 from app.widgets.top_k import TopKView
 from app.workers import LatestOnly
 from lenet_core import preprocess
@@ -59,12 +60,19 @@ class DrawPage(QWidget):
         self.input_view.setToolTip("The 28×28 image the network sees, after cropping, centring and resampling")
         self._build_controls()
         self._build_sample_row()
+        self.network = NetworkPanel()  # inside the network (issue 15): a column shown on demand
+        self.network.setVisible(False)
+        self.network_button.toggled.connect(self.show_network)
 
         side = QVBoxLayout()
         side.addWidget(self.top_k)
         side.addSpacing(12)
         side.addWidget(QLabel("What the network sees (28×28):"))
-        side.addWidget(self.input_view, 0, Qt.AlignmentFlag.AlignLeft)
+        seen_row = QHBoxLayout()  # the Network toggle beside the input: no extra height or width
+        seen_row.addWidget(self.input_view, 0, Qt.AlignmentFlag.AlignLeft)
+        seen_row.addWidget(self.network_button, 0, Qt.AlignmentFlag.AlignBottom)
+        seen_row.addStretch(1)
+        side.addLayout(seen_row)
         side.addStretch(1)
         left = QVBoxLayout()
         left.addWidget(self.pad, 1)
@@ -73,6 +81,7 @@ class DrawPage(QWidget):
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addLayout(side, 2)
+        layout.addWidget(self.network, 3)
 
     # --- controls -----------------------------------------------------------------------------
 
@@ -121,6 +130,9 @@ class DrawPage(QWidget):
         self.controls.addWidget(self.width_slider, 1)
         for widget in (self.pen_button, self.eraser_button, undo, redo, clear, self.style_combo):
             self.controls.addWidget(widget)
+        self.network_button = QToolButton(text="Network ▸", checkable=True)
+        self.network_button.setToolTip("Show inside the network: every layer's activations and why it answers so (N)")
+        self.network_button.setShortcut(QKeySequence("N"))
 
     def _build_sample_row(self) -> None:
         """“Add to my samples”: the drawing, labelled with the top guess unless the user types another."""
@@ -204,6 +216,7 @@ class DrawPage(QWidget):
             self.last_prediction = Prediction(())
             self.top_k.show_hint("Draw a character to see what the network reads.")
             self.input_view.set_array(None)
+            self._update_network()
             self.prediction_shown.emit(self.last_prediction)
             return
         if self.recognizer is None:
@@ -232,7 +245,26 @@ class DrawPage(QWidget):
                 self.sample_label.setText(prediction.top[0][0])
             if self.first_prediction_at is None:
                 self.first_prediction_at = time.perf_counter()
+        self._update_network()
         self.prediction_shown.emit(prediction)
 
+    # --- inside the network -------------------------------------------------------------------
+
+    @Slot(bool)
+    def show_network(self, shown: bool) -> None:
+        self.network_button.setChecked(shown)
+        self.network.setVisible(shown)
+        self.width_slider.setMinimumWidth(64 if shown else 0)  # stays a slider beside the extra column
+        self._update_network()
+
+    def _update_network(self) -> None:
+        """The Network panel follows the prediction on screen (computed on its own worker)."""
+        if not self.network.isVisibleTo(self):
+            return
+        prediction = self.last_prediction
+        image = prediction.pipeline.input if prediction is not None and not prediction.empty else None
+        self.network.show_input(self.recognizer, image, prediction.top if image is not None else ())
+
     def shutdown(self) -> None:
+        self.network.shutdown()
         self.worker.shutdown()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.imaging import from_qimage, to_qimage
 from app.widgets.camera_controls import CameraControls
+from app.widgets.network_view import NetworkPanel
 from app.widgets.photo_view import PhotoView
 from app.widgets.pipeline_strip import PipelineStrip, thumbnail, thumbnails
 from app.widgets.reading_view import ReadingArea, ReadingView
@@ -230,6 +231,11 @@ class PhotoPage(QWidget):
         self._on_setting_changed()
 
     def _build_layout(self) -> None:
+        self.network = NetworkPanel()  # inside the network for the chosen character (issue 15), on demand
+        self.network.setVisible(False)
+        self.network_button = QToolButton(text="Network ▸", checkable=True)
+        self.network_button.setToolTip("Show inside the network for the chosen character: its layers and why it answers so")
+        self.network_button.toggled.connect(self.show_network)
         top = QHBoxLayout()
         for widget in (self.open_button, self.paste_button, _separator(), self.camera, _separator(), self.whole_button):
             top.addWidget(widget)
@@ -241,10 +247,12 @@ class PhotoPage(QWidget):
         side.addWidget(_heading("Read"))
         side.addWidget(ReadingArea(self.reading_view))  # many characters scroll, not stretch the page
         side.addWidget(self.top_k)
+        side.addWidget(self.network_button, 0, Qt.AlignmentFlag.AlignLeft)
         side.addStretch(1)
         middle = QHBoxLayout()
         middle.addWidget(self.photo_view, 3)
         middle.addLayout(side, 2)
+        middle.addWidget(self.network, 3)
 
         settings = QHBoxLayout()
         settings.addWidget(QLabel("Threshold"))
@@ -488,6 +496,7 @@ class PhotoPage(QWidget):
             self.photo_view.set_boxes([])
             self.reading_view.show_hint("Nothing to read: no ink found. Try another threshold or Ink setting, or another part of the photo.")
             self.top_k.show_hint("No character found.")
+            self._update_network()
             self.strip.set_stages(value.stages_when_empty, value.shared)
         else:
             self.selected = min(self.selected, len(reading.characters) - 1)
@@ -577,6 +586,24 @@ class PhotoPage(QWidget):
         small = dict(self.processed.shared)
         small.update(self.processed.per_character[self.selected])
         self.strip.set_stages(character.pipeline.stages, small)
+        self._update_network()
+
+    # --- inside the network -----------------------------------------------------------------------
+
+    @Slot(bool)
+    def show_network(self, shown: bool) -> None:
+        self.network_button.setChecked(shown)
+        self.network.setVisible(shown)
+        self._update_network()
+
+    def _update_network(self) -> None:
+        """The Network panel follows the chosen character (computed on its own worker)."""
+        if not self.network.isVisibleTo(self):
+            return
+        reading = self.reading
+        character = reading.characters[self.selected] if reading is not None and not reading.empty else None
+        self.network.show_input(self.recognizer, None if character is None else character.pipeline.input,
+                                () if character is None else character.top)
 
     # --- messages -------------------------------------------------------------------------------
 
@@ -596,6 +623,7 @@ class PhotoPage(QWidget):
     def shutdown(self) -> None:
         self._throttle.stop()
         self.camera.shutdown()
+        self.network.shutdown()
         self.worker.shutdown()
 
 

@@ -402,3 +402,5 @@ class TrainPage(QWidget):
         for task in (save_task, *self.data_panel.tasks()):
             if task is not None:
                 task.done.wait(CLOSE_WAIT_S)
+        if self._panels_built:
+            self.result_view.shutdown()  # the sample's Network window (issue 15)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, Signal, Slot
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.widgets.training_curves import themed_plot
@@ -16,6 +16,7 @@ LABEL_SPACING_PX = 15  # class labels closer than this on screen overlap: then e
 
 class ConfusionMatrixView(QWidget):
     hovered = Signal(str)  # the readout under the mouse ("" when off the matrix)
+    cell_clicked = Signal(int, int)  # (true row, predicted column) of a clicked cell
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -41,6 +42,7 @@ class ConfusionMatrixView(QWidget):
         self._label_step = 0
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.getViewBox().sigResized.connect(self._update_ticks)
+        self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
     def set_matrix(self, matrix: np.ndarray, classes: tuple[str, ...]) -> None:
         self.matrix = np.asarray(matrix)
@@ -85,6 +87,15 @@ class ConfusionMatrixView(QWidget):
         """Where a cell's centre is, in the plot's viewport coordinates (for tests)."""
         scene = self.plot.getViewBox().mapViewToScene(QPointF(column + 0.5, row + 0.5))
         return self.plot.mapFromScene(scene)
+
+    @Slot(object)
+    def _on_mouse_clicked(self, event) -> None:
+        if self.matrix is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        point = self.plot.getViewBox().mapSceneToView(event.scenePos())
+        row, column = int(np.floor(point.y())), int(np.floor(point.x()))
+        if 0 <= row < len(self.classes) and 0 <= column < len(self.classes):
+            self.cell_clicked.emit(row, column)
 
     @Slot(object)
     def _on_mouse_moved(self, scene_position) -> None:

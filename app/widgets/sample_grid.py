@@ -5,7 +5,7 @@ gallery), painted in one pass so a few dozen samples cost one widget, not dozens
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
@@ -17,6 +17,8 @@ GAP = 6
 
 
 class SampleGrid(QWidget):
+    clicked = Signal(int)  # the index of a clicked sample
+
     def __init__(self, empty_text: str = "—", parent: QWidget | None = None):
         super().__init__(parent)
         self.empty_text = empty_text
@@ -92,6 +94,12 @@ class SampleGrid(QWidget):
             caption = QRect(rect.left() - GAP // 2, rect.top() + CELL_IMAGE, CELL_IMAGE + GAP, CAPTION)
             painter.drawText(caption, Qt.AlignmentFlag.AlignCenter, self.captions[index])
         painter.end()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            index = self.index_at(int(event.position().x()), int(event.position().y()))
+            if index is not None:
+                self.clicked.emit(index)
 
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.ToolTip:
