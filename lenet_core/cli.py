@@ -255,9 +255,8 @@ def _output_problem(out: Path) -> str | None:
     from lenet_core.bundle import SUFFIX
     from lenet_core.safety import output_problem
 
-    if out.is_dir():
-        return output_problem(out)
-    return output_problem(out if out.suffix == SUFFIX else out.with_name(out.name + SUFFIX))
+    target = out if out.suffix == SUFFIX else out.with_name(out.name + SUFFIX)  # as bundle.write_bundle names it
+    return output_problem(out) or (output_problem(target) if target != out else None)
 
 
 def cmd_models(args) -> int:

@@ -231,7 +231,7 @@ def _read_idx(stream: BinaryIO, name: str, magic: int) -> np.ndarray:
 
 def _idx_count(data_head: bytes, name: str) -> int:
     if len(data_head) < 8:
-        raise DatasetError(name, "too short for an IDX header")
+        raise DatasetError(name, f"too short for an IDX images header ({len(data_head)} bytes)")
     return int.from_bytes(data_head[4:8], "big")
 
 
@@ -248,6 +248,12 @@ class _IdxSplit:
     mapping: str | None = None
 
 
+def _base_name(name: str) -> str:
+    """The last part of a file or archive member name; zips made on Windows may use backslashes.
+    Only ever used to recognise a name, never as a path."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 class _IdxCollection:
     """IDX files found by name, in a folder or inside a zip archive."""
 
@@ -258,9 +264,9 @@ class _IdxCollection:
         self._open = opener
         self._orientation = orientation
         self._splits: dict[str, _IdxSplit] = {}
-        mappings = {Path(name).name.lower(): name for name in names if name.lower().endswith("-mapping.txt")}
+        mappings = {_base_name(name).lower(): name for name in names if name.lower().endswith("-mapping.txt")}
         for name in names:
-            match = _IDX_NAME.match(Path(name).name)
+            match = _IDX_NAME.match(_base_name(name))
             if not match:
                 continue
             stem = match["stem"]
@@ -327,6 +333,8 @@ class _IdxCollection:
                 stream = gzip.GzipFile(fileobj=raw) if name.lower().endswith(".gz") else raw
                 head = stream.read(8)
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+            if name.lower().endswith(".gz") and not isinstance(error, zipfile.BadZipFile):
+                raise DatasetError(name, f"not a complete gzip file ({error})") from None
             raise DatasetError(name, f"cannot be read ({error})") from None
         return _idx_count(head, name)
 
@@ -355,6 +363,15 @@ class _IdxCollection:
 
 
 _CSV_NAME = re.compile(r"^(?:emnist-(?P<split>[a-z0-9]+)-(?P<part>train|test)|(?P<mnist>mnist)[-_](?P<mpart>train|test))\.csv$", re.I)
+
+
+def _is_number(field: bytes) -> bool:
+    """A header row's first field is a word ("label"); a data row's a number, even a bad one (2.5, nan)."""
+    try:
+        float(field.strip())
+    except ValueError:
+        return False
+    return True
 
 
 _MAX_CSV_LINE = 1 << 20  # a Kaggle row is about 3 KB; a "line" longer than this is not one
@@ -390,7 +407,7 @@ class CsvSource:
                 lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
                 handle.seek(0)
                 first = handle.readline(_MAX_CSV_LINE)
-            has_header = bool(first) and not first.split(b",")[0].strip().lstrip(b"-").isdigit()
+            has_header = bool(first) and not _is_number(first.split(b",")[0])
             if first and not first.endswith(b"\n"):
                 lines += 1
             grouped.setdefault(split, {})[part] = lines - int(has_header)
@@ -405,7 +422,7 @@ class CsvSource:
             raise DatasetError(self.path, f"has no {split}/{part} split")
         with open(file, "rb") as handle:
             first = handle.readline(_MAX_CSV_LINE)
-            header = bool(first.strip()) and not first.split(b",")[0].strip().lstrip(b"-").isdigit()
+            header = bool(first.strip()) and not _is_number(first.split(b",")[0])
             if header:
                 first = handle.readline(_MAX_CSV_LINE)
         if not first.strip():

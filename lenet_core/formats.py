@@ -63,7 +63,7 @@ _KNOWN_OTHERS: tuple[tuple[bytes, str], ...] = (
     (b"Pf", "a PFM (floating-point) image"),
     (b"v/1\x01", "an OpenEXR image"),
     (b"\x00\x00\x01\x00", "a Windows icon (ICO) file"),
-    (b"\x00\x00\x02\x00", "a Windows cursor (CUR) file"),
+    (b"\x00\x00\x02\x00", "a TGA image or Windows cursor (CUR) file"),
     (b"icns", "a macOS icon file"),
     (b"8BPS", "a Photoshop document"),
     (b"gimp xcf", "a GIMP image"),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lenet_core import formats
+from lenet_core import formats, safety
 
 MAX_SIDE = 3000  # longer side after loading; far beyond what a 28×28 input needs
 MAX_DECODED_PIXELS = formats.MAX_DECODED_PIXELS  # a full decode above this would need gigabytes
@@ -102,7 +102,9 @@ def _read_bytes(source: str | Path | bytes, label: str) -> bytes:
         if info.st_size > formats.MAX_FILE_BYTES:
             raise ImageReadError(label, f"is {info.st_size / 1e6:,.0f} MB; image files above {formats.MAX_FILE_BYTES / 1e6:,.0f} MB are not opened")
         with open(path, "rb") as handle:
-            return handle.read(formats.MAX_FILE_BYTES + 1)
+            return safety.read_capped(handle, formats.MAX_FILE_BYTES)  # in chunks: read(n) would reserve n bytes
+    except safety.TooLarge:
+        raise ImageReadError(label, f"grew past {formats.MAX_FILE_BYTES / 1e6:,.0f} MB while being read") from None
     except FileNotFoundError:
         raise ImageReadError(label, "does not exist") from None
     except OSError as error:

@@ -199,13 +199,16 @@ def output_problem(path: Path) -> str | None:
     """Why a model cannot be saved at `path` (a folder, a name too long, no writable folder), or
     None. Checked before training, so an hour's run is not lost to a bad --out."""
     path = Path(path)
-    if path.is_dir():
-        return f"{path} is a folder; give a file name (e.g. {path / 'model.lenet'})"
+    if any(len(os.fsencode(part)) > MAX_NAME_BYTES for part in path.parent.parts):
+        return f"a folder name in {str(path)[:60]}… is longer than {MAX_NAME_BYTES} bytes"
+    try:
+        if path.is_dir():
+            return f"{path} is a folder; give a file name (e.g. {path / 'model.lenet'})"
+    except OSError as error:
+        return f"{str(path)[:60]}… cannot be used ({error.strerror or error})"
     name_bytes = len(os.fsencode(path.name))
     if name_bytes + TEMP_NAME_SPARE > MAX_NAME_BYTES:
         return f"the file name is {name_bytes} bytes long; at most {MAX_NAME_BYTES - TEMP_NAME_SPARE} are possible"
-    if any(len(os.fsencode(part)) > MAX_NAME_BYTES for part in path.parts):
-        return f"a folder name in {str(path)[:60]}… is longer than {MAX_NAME_BYTES} bytes"
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
