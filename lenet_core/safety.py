@@ -173,9 +173,7 @@ _CLI_NUMBERS: dict[str, list[tuple[str, str, float, float, bool, bool]]] = {
         ("batch_size", "--batch-size", 1, 65_536, False, True),
         ("max_samples", "--max-samples", 1, 10**9, False, True),
         ("validation", "--validation", 0.0, 0.9, False, False),
-        ("dropout", "--dropout", 0.0, 0.95, False, False),
-        ("augment_strength", "--augment-strength", 0.0, 3.0, False, False),
-    ],
+    ],  # --dropout and --augment-strength: the Trainer's own checks refuse NaN and out-of-range values
 }
 
 

@@ -679,9 +679,10 @@ REFUSED_ARGUMENTS = {
     "validation-minus": (TRAIN + ["--validation", "-0.1"], "--validation must be in [0, 0.9]"),
     "validation-1": (TRAIN + ["--validation", "1"], "--validation must be in [0, 0.9], not 1"),
     "max-samples-0": (TRAIN + ["--max-samples", "0"], "--max-samples must be in [1, 1e+09], not 0"),
-    "dropout-nan": (TRAIN + ["--dropout", "nan"], "--dropout must be a finite number"),
-    "dropout-1": (TRAIN + ["--dropout", "1"], "--dropout must be in [0, 0.95], not 1"),
-    "augment-inf": (TRAIN + ["--augment-strength", "inf"], "--augment-strength must be a finite number"),
+    "dropout-nan": (TRAIN + ["--dropout", "nan"], "dropout must be at least 0 and below 1", cli.EXIT_ERROR),
+    "dropout-1": (TRAIN + ["--dropout", "1"], "dropout must be at least 0 and below 1", cli.EXIT_ERROR),
+    "augment-inf": (TRAIN + ["--augment-strength", "inf"], "the augmentation strength must be between 0 and 3", cli.EXIT_ERROR),
+    "augment-nan": (TRAIN + ["--augment-strength", "nan"], "the augmentation strength must be between 0 and 3", cli.EXIT_ERROR),
     "name-control": (TRAIN + ["--name", "a\x1bb"], "--name must be printable text"),
     "name-blank": (TRAIN + ["--name", "  "], "--name must be printable text"),
     "limit-minus-1": (["evaluate", "--data", DIGITS, "--split", "digitsmini", "--limit", "-1"], "--limit must be in [1, 1e+09], not -1"),
@@ -713,9 +714,15 @@ ACCEPTED_ARGUMENTS = {
 
 
 @pytest.mark.parametrize("key", sorted(REFUSED_ARGUMENTS))
-def test_refused_argument(key, capsys):
-    argv, message = REFUSED_ARGUMENTS[key]
-    assert cli.main(argv) == cli.EXIT_USAGE
+def test_refused_argument(key, capsys, monkeypatch):
+    import lenet_core.training as training
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started with a refused argument")
+
+    monkeypatch.setattr(training.Trainer, "run", no_training)
+    argv, message, *code = REFUSED_ARGUMENTS[key]
+    assert cli.main(argv) == (code[0] if code else cli.EXIT_USAGE)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
 
