@@ -203,7 +203,11 @@ def resolve(name_or_path: str | Path | None, user_dir: Path | None = None) -> Mo
     if name_or_path is None or str(name_or_path) == "":
         name_or_path = DEFAULT_MODEL
     candidate = Path(name_or_path).expanduser()
-    if candidate.suffix == SUFFIX or candidate.exists() or "/" in str(name_or_path):
+    try:
+        exists = candidate.exists()
+    except OSError as error:  # a name too long, a link loop
+        raise BundleError(str(name_or_path)[:200], f"cannot be opened ({error.strerror or error})") from None
+    if candidate.suffix == SUFFIX or exists or "/" in str(name_or_path):
         return read_bundle(candidate)
     shipped = shipped_models_dir() / f"{name_or_path}{SUFFIX}"
     if shipped.exists():

@@ -688,8 +688,12 @@ DataSource = _IdxCollection | CsvSource | MatSource | ImageFolderSource
 def open_source(path: Path | str, orientation: Orientation = "auto") -> DataSource:
     """Recognise what `path` holds and return a reader that lists and loads its splits."""
     path = Path(path).expanduser()
-    if not path.exists():
-        raise DatasetError(path, "does not exist")
+    try:
+        if not path.exists():
+            raise DatasetError(path, "does not exist")
+        path.stat()
+    except OSError as error:  # a name too long, a link loop, no permission
+        raise DatasetError(str(path)[:200], f"cannot be opened ({error.strerror or error})") from None
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".zip":

@@ -543,6 +543,38 @@ def test_hostile_files_among_good_ones_are_skipped_with_their_type(tmp_path, no_
     assert "Radiance HDR image" in notes and "PostScript file" in notes and "60000×60000" in notes
 
 
+def test_training_without_anything_to_test_on_is_refused_before_it_starts(tmp_path, no_processes):
+    from lenet_core.training import TrainConfig, Trainer, TrainingError
+
+    root = tmp_path / "mine"
+    _class_folder(root, "7")
+    _class_folder(root, "1")
+    with pytest.raises(TrainingError, match="nothing to test the model on"):
+        Trainer(TrainConfig(data=str(root), validation_fraction=0.0, epochs=1)).run()
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "x" * 300 + ".lenet", "a/" + "b" * 300 + "/c"])
+def test_names_too_long_for_the_file_system(name, tmp_path, no_processes):
+    from lenet_core.bundle import resolve
+
+    with pytest.raises(DatasetError, match="cannot be opened|does not exist"):
+        load_dataset(tmp_path / name)
+    with pytest.raises(BundleError, match="cannot be opened|does not exist|not a LeNet Studio model"):
+        resolve(str(tmp_path / name))
+
+
+def test_settings_edited_to_nan_fall_back_to_the_default(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from app.settings import value
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    for key, raw in (("lr", "nan"), ("dropout", "inf"), ("epochs", "[1, 2]"), ("smoothing", "-inf")):
+        settings.setValue(key, raw)
+    assert value(settings, "lr", 0.001, float) == 0.001 and value(settings, "dropout", 0.1, float) == 0.1
+    assert value(settings, "epochs", 10, int) == 10 and value(settings, "smoothing", 0.0, float) == 0.0
+
+
 # --- model files ------------------------------------------------------------------------------
 
 DEEP = "[" * 100_000 + "]" * 100_000
