@@ -226,6 +226,7 @@ def image_cases() -> list[Case]:
         ("png-rgba", ".png", encode("PNG", np.dstack([rgb, np.full_like(gray, 255)])), (60, 50, 4)),
         ("png-16bit", ".png", encode("PNG", gray.astype(np.uint16) * 257), (60, 50)),
         ("png-palette", ".png", _palette_png(gray), (60, 50, 3)),
+        ("png-rgb16", ".png", _rgb16_png(rgb), (60, 50, 3)),
         ("jpeg-gray", ".jpg", encode("JPEG", gray, quality=95), (60, 50)),
         ("jpeg-rgb", ".jpg", encode("JPEG", rgb, quality=95), (60, 50, 3)),
         ("bmp-rgb", ".bmp", encode("BMP", rgb), (60, 50, 3)),
@@ -250,7 +251,7 @@ def image_cases() -> list[Case]:
             cases.append(Case(f"good-{key}-as-{name}", _writer(f"good/{key}/{name}", data), Reads(_shape_is(shape), f"shape {shape}")))
 
     # truncations of valid files: refused as truncated or damaged, never a crash
-    for key, suffix, data, _ in [entry for entry in good[:12] if entry[0] != "gif-animated"]:
+    for key, suffix, data, _ in [entry for entry in good[:13] if entry[0] != "gif-animated"]:
         for cut in (0.25, 0.5, 0.75):
             size = max(30, int(len(data) * cut))
             cases.append(Case(f"truncated-{key}-{int(cut * 100)}", _writer(f"cut/{key}-{cut}{suffix}", data[:size]),
@@ -260,6 +261,15 @@ def image_cases() -> list[Case]:
 
 def _shape_is(shape: tuple[int, ...]) -> Callable[[object], bool]:
     return lambda array: isinstance(array, np.ndarray) and array.shape == shape
+
+
+def _rgb16_png(rgb: np.ndarray) -> bytes:
+    """16 bits per channel: decoded by OpenCV, since Pillow would cut it to 8."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", rgb.astype(np.uint16) * 257)
+    assert ok
+    return encoded.tobytes()
 
 
 def _bilevel_pbm(gray: np.ndarray) -> bytes:

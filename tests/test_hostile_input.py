@@ -831,6 +831,25 @@ def test_cli_predict_refuses_each_hostile_file_in_one_line_and_answers_the_good_
     assert record["path"] == str(good) and record["top"]
 
 
+def test_cli_predict_over_every_generated_image_one_line_per_refusal(tmp_path):
+    """All the image cases in one `predict` run: exactly one stderr line per refused file, each
+    naming its file (no OpenCV, libpng or Ghostscript lines), and an answer for every good one."""
+    refused, good = [], []
+    for case in IMAGE_CASES:
+        if "-as-" in case.id and not case.id.startswith("good-") and not case.id.endswith("-as-photo.png"):
+            continue  # one name per hostile content is enough here
+        path = case.build(tmp_path)
+        (refused if isinstance(case.expect, Refused) else good).append(str(path))
+    result = run_cli("predict", "--json", *refused, *good, home=tmp_path / "home")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(refused), "\n".join(line for line in lines if "lenet-studio: error:" not in line)[:2000]
+    assert all(line.startswith("lenet-studio: error: ") for line in lines)
+    assert [line.split(": ")[2] for line in lines] == refused
+    answered = [json.loads(line)["path"] for line in result.stdout.splitlines()]
+    assert answered == good
+
+
 def test_cli_argument_and_output_refusals_exit_before_any_work(tmp_path):
     nan = run_cli(*TRAIN, "--lr", "nan", home=tmp_path)
     proc = run_cli(*TRAIN, "--out", "/proc/x.lenet", home=tmp_path)
