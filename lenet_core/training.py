@@ -458,8 +458,10 @@ def config_problem(config: TrainConfig) -> str | None:
     """The numbers a TrainConfig must hold beyond its basic ranges (finite, in range), or None."""
     from lenet_core.safety import number_problem
 
+    rate = config.learning_rate
     checks = (
-        number_problem(config.learning_rate, "the learning rate", 0.0, 10.0, low_open=True),
+        # No upper bound here (the CLI refuses above 10): a huge rate still ends in the NaN check.
+        f"the learning rate must be a finite number above 0, not {rate:g}" if rate is not None and not (math.isfinite(rate) and rate > 0) else None,
         number_problem(config.label_smoothing, "label smoothing", 0.0, 0.5),
         number_problem(config.patience, "patience", 1, 10_000, integer=True),
         number_problem(config.max_samples, "the sample limit", 1, 10**9, integer=True),

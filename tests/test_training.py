@@ -3,7 +3,6 @@ save → load round trip through a model bundle."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import zipfile
@@ -121,12 +120,9 @@ def test_stop_before_the_first_batch_trains_nothing(digits_mini):
 
 
 def test_nan_loss_stops_with_a_clear_message(digits_mini):
-    config = quick_config(digits_mini, epochs=2, architecture="lenet5", schedule="constant")
-    trainer = Trainer(config)
-    # Past the config check (which refuses a rate above 10): the run itself must stop on NaN.
-    trainer.config = dataclasses.replace(config, learning_rate=1e20)
+    config = quick_config(digits_mini, epochs=2, learning_rate=1e20, architecture="lenet5", schedule="constant")
     with pytest.raises(TrainingError, match="NaN"):
-        trainer.run()
+        Trainer(config).run()
 
 
 def test_bad_configs_are_refused(digits_mini):
@@ -138,6 +134,8 @@ def test_bad_configs_are_refused(digits_mini):
         Trainer(quick_config(digits_mini, dropout=1.0))
     with pytest.raises(TrainingError, match="learning rate"):
         Trainer(quick_config(digits_mini, learning_rate=float("nan")))
+    with pytest.raises(TrainingError, match="learning rate"):
+        Trainer(quick_config(digits_mini, learning_rate=0.0))
     with pytest.raises(TrainingError, match="label smoothing"):
         Trainer(quick_config(digits_mini, label_smoothing=5.0))
     with pytest.raises(TrainingError, match="patience"):
