@@ -270,3 +270,48 @@ def sweep_temp_files(folder: Path, target_name: str | None = None) -> list[Path]
         except OSError:
             continue
     return removed
+
+
+# --- the temporary files of a training run ------------------------------------------------------
+
+_RUN_PREFIX = "run-"
+_private_temp: Path | None = None
+
+
+def sweep_temp_runs(base: Path) -> list[Path]:
+    """Remove the private temp folders (`run-<pid>`) of processes no longer running."""
+    import shutil
+
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid = entry.name[len(_RUN_PREFIX):]
+        if entry.name.startswith(_RUN_PREFIX) and pid.isdigit() and not _alive(int(pid)) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def private_temp_dir(base: Path) -> Path | None:
+    """Point `tempfile` at a folder of this process's own under `base` (TensorFlow's autograph
+    writes a file there per traced function and deletes them only at a normal exit), after
+    removing the folders killed runs left. Once per process; None when `base` is not writable."""
+    import atexit
+    import shutil
+
+    global _private_temp
+    if _private_temp is not None:
+        return _private_temp
+    sweep_temp_runs(base)
+    folder = base / f"{_RUN_PREFIX}{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    tempfile.tempdir = str(folder)
+    atexit.register(shutil.rmtree, folder, True)
+    _private_temp = folder
+    return folder

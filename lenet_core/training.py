@@ -179,6 +179,10 @@ class TrainResult:
 def setup_tensorflow() -> str:
     """Import TensorFlow quietly, enable GPU memory growth; return the device that will train."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from lenet_core.paths import user_data_dir
+    from lenet_core.safety import private_temp_dir
+
+    private_temp_dir(user_data_dir() / "tmp")  # autograph's files: the next run sweeps a killed run's
     try:
         import tensorflow as tf
     except ImportError:

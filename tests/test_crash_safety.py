@@ -58,6 +58,11 @@ def test_kill_9_while_train_writes_keeps_the_earlier_model_and_the_next_run_swee
     listing = subprocess.run([sys.executable, "-m", "lenet_core", "models"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert listing.returncode == 0 and "X" in listing.stdout
     assert temp_files(models, target.name) == [], "the next run sweeps what the killed save left"
+    # TensorFlow's autograph files went to the run's own temp folder, not /tmp; the next training run removes it
+    runs = tmp_path / "home" / "tmp"
+    left = runs / f"run-{process.pid}"
+    assert left.is_dir() and list(left.glob("__autograph_generated_file*.py")), sorted(runs.rglob("*"))[:5]
+    assert safety.sweep_temp_runs(runs) == [left] and not left.exists()
 
 
 WRITER = """
@@ -128,3 +133,19 @@ def test_the_next_save_or_listing_sweeps(tmp_path, where):
     else:
         bundle.list_models(tmp_path)
     assert not leftover.exists()
+
+
+def test_a_training_process_sweeps_killed_runs_temp_folders_and_removes_its_own(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = tmp_path / "tmp" / f"run-{dead.pid}"
+    left.mkdir(parents=True)
+    (left / "__autograph_generated_fileabc.py").write_text("x = 1\n")
+    code = ("import tempfile; from lenet_core import training; training.setup_tensorflow(); "
+            "print(tempfile.gettempdir())")
+    env = {**os.environ, "LENET_STUDIO_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    own = Path(result.stdout.strip().splitlines()[-1])
+    assert own.parent == tmp_path / "tmp" and own.name.startswith("run-")
+    assert not left.exists() and not own.exists()  # the killed run's folder swept, its own removed at exit
