@@ -6,6 +6,7 @@ half-written settings file. A read-only or missing home falls back to memory for
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import QSettings
@@ -30,6 +31,9 @@ def value(settings: QSettings, key: str, default: Any, kind: type) -> Any:
     try:
         if kind is bool:
             return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
-        return kind(raw)
+        result = kind(raw)
+        if kind is float and not math.isfinite(result):
+            return default  # a hand-edited "nan" or "inf" is not a setting
+        return result
     except (TypeError, ValueError):
         return default

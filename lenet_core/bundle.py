@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lenet_core import __version__
+from lenet_core import __version__, safety
 from lenet_core.paths import atomic_write, resource_path, user_models_dir
 
 SUFFIX = ".lenet"
@@ -25,6 +25,10 @@ DEFAULT_MODEL = "emnist-balanced"
 # activations, and a JSON description of those layers (see lenet_core/network_view.py).
 # Optional: bundles saved before it work without.
 ACTIVATIONS_NAME, ACTIVATIONS_META_NAME = "activations.tflite", "activations.json"
+# What a member may expand to (checked from the zip directory, then while reading): far above
+# any real bundle (lenet-plus: 0.3 MB of LiteRT, 1 MB of Keras), far below a zip bomb.
+MEMBER_CAPS = {META_NAME: 4 * 1024 * 1024, TFLITE_NAME: 64 * 1024 * 1024, KERAS_NAME: 256 * 1024 * 1024,
+               ACTIVATIONS_NAME: 64 * 1024 * 1024, ACTIVATIONS_META_NAME: 4 * 1024 * 1024}
 
 
 class BundleError(ValueError):
@@ -57,12 +61,12 @@ class ModelBundle:
 
     @property
     def accuracy(self) -> float | None:
-        value = self.meta.get("metrics", {}).get("accuracy")
+        value = (self.meta.get("metrics") or {}).get("accuracy")
         return float(value) if value is not None else None
 
     @property
     def partial(self) -> bool:
-        return bool(self.meta.get("training", {}).get("partial", False))
+        return bool((self.meta.get("training") or {}).get("partial", False))
 
     def describe(self) -> str:
         accuracy = f", {self.accuracy:.1%} test accuracy" if self.accuracy is not None else ""
@@ -85,7 +89,7 @@ class ModelBundle:
             raise BundleError(self.path, f"cannot be read ({error})") from None
         try:
             description = json.loads(self._member(ACTIVATIONS_META_NAME).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise BundleError(self.path, f"has an unreadable {ACTIVATIONS_META_NAME}") from None
         if not isinstance(description, dict):
             raise BundleError(self.path, f"has an unreadable {ACTIVATIONS_META_NAME}")
@@ -94,7 +98,7 @@ class ModelBundle:
     def _member(self, name: str) -> bytes:
         try:
             with zipfile.ZipFile(self.path) as archive:
-                return archive.read(name)
+                return safety.read_zip_member(archive, name, MEMBER_CAPS[name])
         except KeyError:
             raise BundleError(self.path, f"holds no {name}") from None
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
@@ -111,26 +115,34 @@ class ModelListing:
 
 def read_bundle(path: Path | str, shipped: bool = False) -> ModelBundle:
     path = Path(path)
-    if not path.exists():
-        raise BundleError(path, "does not exist")
-    if path.is_dir():
-        raise BundleError(path, "is a folder, not a model file")
     try:
+        if not path.exists():
+            raise BundleError(path, "does not exist")
+        if path.is_dir():
+            raise BundleError(path, "is a folder, not a model file")
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             missing = {META_NAME, TFLITE_NAME} - names
             if missing:
                 raise BundleError(path, f"is not a LeNet Studio model (missing {', '.join(sorted(missing))})")
-            meta = json.loads(archive.read(META_NAME).decode("utf-8"))
+            for name in sorted(names & set(MEMBER_CAPS)):  # checked now, read when asked for
+                problem = safety.zip_member_problem(archive.getinfo(name), MEMBER_CAPS[name])
+                if problem:
+                    raise BundleError(path, f"cannot be read: {problem}")
+            text = safety.read_zip_member(archive, META_NAME, MEMBER_CAPS[META_NAME])
     except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise BundleError(path, f"is not a LeNet Studio model file ({error})") from None
+        raise BundleError(path, f"is not a LeNet Studio model file ({getattr(error, 'strerror', None) or error})") from None
+    except ValueError as error:  # a member that cannot be read safely
+        raise BundleError(path, f"cannot be read: {error}") from None
+    try:
+        meta = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise BundleError(path, "has unreadable metadata") from None
-    classes = meta.get("classes") if isinstance(meta, dict) else None
-    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
-        raise BundleError(path, "metadata lists no classes")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise BundleError(path, f"was written by a newer LeNet Studio (format {meta['format_version']})")
+    except RecursionError:
+        raise BundleError(path, "has unreadable metadata (nested too deeply)") from None
+    problem = meta_problem(meta)
+    if problem:
+        raise BundleError(path, problem)
     return ModelBundle(path, meta, shipped)
 
 
@@ -138,6 +150,32 @@ def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_mo
                  activations: tuple[bytes, dict[str, Any]] | None = None) -> Path:
     """Write atomically: an interrupted save leaves any earlier file at `path` intact.
     `activations`: the layer-view network and its description (ACTIVATIONS_NAME)."""
+def meta_problem(meta: Any) -> str | None:
+    """Why a bundle's metadata cannot be used (wrong types, bad classes, a newer format), or None."""
+    if not isinstance(meta, dict):
+        return "metadata lists no classes"
+    classes = meta.get("classes")
+    if not isinstance(classes, list) or not classes:
+        return "metadata lists no classes"
+    problem = safety.classes_problem(classes)
+    if problem:
+        return f"metadata: {problem}"
+    version = meta.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        return f"metadata: format_version must be a whole number, not {json.dumps(version)[:40]}"
+    if version > FORMAT_VERSION:
+        return f"was written by a newer LeNet Studio (format {version})"
+    for key, kind in (("name", str), ("architecture", str), ("metrics", dict), ("training", dict), ("dataset", dict)):
+        if key in meta and meta[key] is not None and not isinstance(meta[key], kind):
+            return f"metadata: {key} must be {'text' if kind is str else 'an object'}, not {type(meta[key]).__name__}"
+    accuracy = (meta.get("metrics") or {}).get("accuracy")
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1):
+        return f"metadata: accuracy must be a number from 0 to 1, not {json.dumps(accuracy)[:40]}"
+    return None
+
+
+def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_model: bytes | None = None) -> Path:
+    """Write atomically: an interrupted save leaves any earlier file at `path` intact."""
     path = Path(path)
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
@@ -147,6 +185,7 @@ def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_mo
         "lenet_studio_version": __version__,
         **meta,
     }
+    safety.sweep_temp_files(path.parent, path.name)  # what a killed save of this file left
     with atomic_write(path) as handle:
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(META_NAME, json.dumps(full_meta, indent=2, ensure_ascii=False))
@@ -173,6 +212,7 @@ def list_models(user_dir: Path | None = None) -> ModelListing:
         except BundleError as error:
             listing.skipped.append(str(error))
     folder = user_dir or user_models_dir()
+    safety.sweep_temp_files(folder)  # temporary files of saves that were killed
     try:
         user_files = sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
     except OSError as error:
@@ -191,7 +231,11 @@ def resolve(name_or_path: str | Path | None, user_dir: Path | None = None) -> Mo
     if name_or_path is None or str(name_or_path) == "":
         name_or_path = DEFAULT_MODEL
     candidate = Path(name_or_path).expanduser()
-    if candidate.suffix == SUFFIX or candidate.exists() or "/" in str(name_or_path):
+    try:
+        exists = candidate.exists()
+    except OSError as error:  # a name too long, a link loop
+        raise BundleError(str(name_or_path)[:200], f"cannot be opened ({error.strerror or error})") from None
+    if candidate.suffix == SUFFIX or exists or "/" in str(name_or_path):
         return read_bundle(candidate)
     shipped = shipped_models_dir() / f"{name_or_path}{SUFFIX}"
     if shipped.exists():

@@ -148,10 +148,14 @@ def cmd_evaluate(args) -> int:
         data = data.subset(np.arange(args.limit))
     started = time.perf_counter()
     inputs = data.images.astype(np.float32) / 255.0
-    result = evaluate(recognizer.probabilities_batched(inputs), data.labels, data.classes, worst=args.worst)
-    averaged = None
-    if not args.no_averaging:  # what the app shows: test-time averaging (lenet_core.inference)
-        averaged = evaluate(recognizer.probabilities_batched(inputs, averaging=True), data.labels, data.classes, worst=args.worst)
+    try:  # a damaged network's NaN probabilities are a ValueError with one line
+        result = evaluate(recognizer.probabilities_batched(inputs), data.labels, data.classes, worst=args.worst)
+        averaged = None
+        if not args.no_averaging:  # what the app shows: test-time averaging (lenet_core.inference)
+            averaged = evaluate(recognizer.probabilities_batched(inputs, averaging=True), data.labels, data.classes, worst=args.worst)
+    except ValueError as error:
+        _error(str(error))
+        return EXIT_ERROR
     seconds = time.perf_counter() - started
     if args.json:
         extra = {"accuracy_averaged": round(averaged.accuracy, 5), "weighted_f1_averaged": round(averaged.weighted_f1, 5)} if averaged else {}
@@ -226,6 +230,10 @@ def cmd_train(args) -> int:
 
     config = train_config(args)
     out = Path(args.out) if args.out else user_models_dir() / f"{args.name or 'model'}.lenet"
+    problem = _output_problem(out)  # before training: an hour's run is not lost to a bad --out
+    if problem:
+        _error(problem)
+        return EXIT_ERROR
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: finish the batch, save as partial
     try:
@@ -233,7 +241,11 @@ def cmd_train(args) -> int:
     except (DatasetError, TrainingError, ValueError) as error:
         _error(str(error))
         return EXIT_ERROR
-    path = result.save(out, args.name or out.stem)
+    try:
+        path = result.save(out, args.name or out.stem)
+    except OSError as error:
+        _error(f"cannot save {out} ({error.strerror or error})")
+        return EXIT_ERROR
     summary = result.metadata(args.name or out.stem)
     print(json.dumps({
         "saved": str(path), "architecture": config.architecture, "epochs_run": len(result.history), "partial": result.partial,
@@ -258,6 +270,14 @@ def cmd_export(args) -> int:
         return EXIT_ERROR
     print(json.dumps({"exported": str(Path(args.out)), "format": args.format, "files": [path.name for path in written]}))
     return EXIT_OK
+
+
+def _output_problem(out: Path) -> str | None:
+    from lenet_core.bundle import SUFFIX
+    from lenet_core.safety import output_problem
+
+    target = out if out.suffix == SUFFIX else out.with_name(out.name + SUFFIX)  # as bundle.write_bundle names it
+    return output_problem(out) or (output_problem(target) if target != out else None)
 
 
 def cmd_models(args) -> int:
@@ -361,6 +381,12 @@ COMMANDS = ("predict", "evaluate", "train", "models", "read", "export")
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from lenet_core.safety import cli_problem
+
+    problem = cli_problem(args)  # NaN, inf and out-of-range numbers, before any long work
+    if problem:
+        _error(problem)
+        return EXIT_USAGE
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import re
 import string
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -23,10 +24,18 @@ from typing import BinaryIO, Literal
 
 import numpy as np
 
+from lenet_core import safety
+
 Orientation = Literal["auto", "transposed", "upright"]
 IMAGE_SIDE = 28
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm", ".jpe", ".jfif", ".dib"}
 DIGITS = tuple(string.digits)
+# Limits for untrusted files, checked before allocating: EMNIST's largest split (byclass) has
+# 697,932 training records and labels below 62; its mapping files are under 1 KB.
+MAX_RECORDS = 2_000_000
+MAX_LABEL = 65_535
+MAX_MAPPING_BYTES = 1024 * 1024
+MAX_MAT_BYTES = 3 * 1024**3  # what a .mat file may expand to (EMNIST byclass: about 0.7 GB)
 
 
 class DatasetError(ValueError):
@@ -116,14 +125,23 @@ def read_mapping(text: str, path: Path | str) -> dict[int, str]:
         if len(values) < 2:
             raise DatasetError(path, f"line {number} of the mapping has no character code")
         label, code = values[0], values[1]
+        if not 0 <= label <= MAX_LABEL:
+            raise DatasetError(path, f"line {number} of the mapping: label {label} is outside 0..{MAX_LABEL}")
         if label in mapping:
             raise DatasetError(path, f"label {label} appears twice in the mapping")
         try:
-            mapping[label] = chr(code)
+            character = chr(code)
         except (ValueError, OverflowError):
-            raise DatasetError(path, f"line {number}: {code} is not a character code") from None
+            raise DatasetError(path, f"line {number} of the mapping: {code} is not a character code") from None
+        problem = safety.class_name_problem(character)
+        if problem:
+            raise DatasetError(path, f"line {number} of the mapping: {problem}")
+        mapping[label] = character
     if not mapping:
         raise DatasetError(path, "the mapping file is empty")
+    problem = safety.classes_problem(mapping.values())
+    if problem:
+        raise DatasetError(path, f"the mapping: {problem}")
     return mapping
 
 
@@ -172,41 +190,48 @@ _NIST_STEM = re.compile(r"^emnist-(?P<split>[a-z0-9]+)-(?P<part>train|test)(?:-(
 _MNIST_STEM = re.compile(r"^(?P<part>train|t10k|test)$", re.IGNORECASE)
 
 
-def _decompress(data: bytes, name: str) -> bytes:
-    if name.lower().endswith(".gz"):
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise DatasetError(name, f"not a complete gzip file ({error})") from None
-    return data
-
-
-def _parse_idx(data: bytes, name: str, magic: int) -> np.ndarray:
+def _read_idx(stream: BinaryIO, name: str, magic: int) -> np.ndarray:
+    """An IDX file read from `stream` (gzip-wrapped when its name says so), its header checked
+    before the body is read: the body is read in chunks up to what the header declares, so a
+    header lying about its size or a gzip bomb costs no more than the declared records."""
     kind = "images" if magic == IDX_IMAGES_MAGIC else "labels"
     header_size = 16 if magic == IDX_IMAGES_MAGIC else 8
-    if len(data) < header_size:
-        raise DatasetError(name, f"too short for an IDX {kind} header ({len(data)} bytes)")
-    found = int.from_bytes(data[0:4], "big")
-    if found != magic:
-        raise DatasetError(name, f"wrong magic number {found} (an IDX {kind} file starts with {magic})")
-    count = int.from_bytes(data[4:8], "big")
-    shape: tuple[int, ...] = (count,)
-    if magic == IDX_IMAGES_MAGIC:
-        rows, cols = int.from_bytes(data[8:12], "big"), int.from_bytes(data[12:16], "big")
-        if (rows, cols) != (IMAGE_SIDE, IMAGE_SIDE):
-            raise DatasetError(name, f"images are {rows}×{cols}, expected 28×28")
-        shape = (count, rows * cols)
-    expected = header_size + int(np.prod(shape))
-    if len(data) < expected:
-        raise DatasetError(name, f"truncated: header says {count:,} records, file holds {len(data) - header_size:,} bytes of {expected - header_size:,}")
-    if len(data) > expected:
-        raise DatasetError(name, f"count mismatch: header says {count:,} records but the file is longer")
-    return np.frombuffer(data, np.uint8, offset=header_size).reshape(shape)
+    if name.lower().endswith(".gz"):
+        stream = gzip.GzipFile(fileobj=stream)
+    try:
+        header = stream.read(header_size)
+        if len(header) < header_size:
+            raise DatasetError(name, f"too short for an IDX {kind} header ({len(header)} bytes)")
+        found = int.from_bytes(header[0:4], "big")
+        if found != magic:
+            raise DatasetError(name, f"wrong magic number {found} (an IDX {kind} file starts with {magic})")
+        count = int.from_bytes(header[4:8], "big")
+        shape: tuple[int, ...] = (count,)
+        if magic == IDX_IMAGES_MAGIC:
+            rows, cols = int.from_bytes(header[8:12], "big"), int.from_bytes(header[12:16], "big")
+            if (rows, cols) != (IMAGE_SIDE, IMAGE_SIDE):
+                raise DatasetError(name, f"images are {rows}×{cols}, expected 28×28")
+            shape = (count, rows * cols)
+        if count == 0:
+            raise DatasetError(name, f"holds no records (its header says 0 {kind})")
+        if count > MAX_RECORDS:
+            raise DatasetError(name, f"header says {count:,} records, more than the {MAX_RECORDS:,} this program reads")
+        expected = int(np.prod(shape))
+        body = safety.read_up_to(stream, expected)
+        if len(body) < expected:
+            raise DatasetError(name, f"truncated: header says {count:,} records, file holds {len(body):,} bytes of {expected:,}")
+        if stream.read(1):
+            raise DatasetError(name, f"count mismatch: header says {count:,} records but the file is longer")
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+        if name.lower().endswith(".gz"):
+            raise DatasetError(name, f"not a complete gzip file ({error})") from None
+        raise DatasetError(name, f"cannot be read ({error})") from None
+    return np.frombuffer(body, np.uint8).reshape(shape)
 
 
 def _idx_count(data_head: bytes, name: str) -> int:
     if len(data_head) < 8:
-        raise DatasetError(name, "too short for an IDX header")
+        raise DatasetError(name, f"too short for an IDX images header ({len(data_head)} bytes)")
     return int.from_bytes(data_head[4:8], "big")
 
 
@@ -223,6 +248,12 @@ class _IdxSplit:
     mapping: str | None = None
 
 
+def _base_name(name: str) -> str:
+    """The last part of a file or archive member name; zips made on Windows may use backslashes.
+    Only ever used to recognise a name, never as a path."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 class _IdxCollection:
     """IDX files found by name, in a folder or inside a zip archive."""
 
@@ -233,9 +264,9 @@ class _IdxCollection:
         self._open = opener
         self._orientation = orientation
         self._splits: dict[str, _IdxSplit] = {}
-        mappings = {Path(name).name.lower(): name for name in names if name.lower().endswith("-mapping.txt")}
+        mappings = {_base_name(name).lower(): name for name in names if name.lower().endswith("-mapping.txt")}
         for name in names:
-            match = _IDX_NAME.match(Path(name).name)
+            match = _IDX_NAME.match(_base_name(name))
             if not match:
                 continue
             stem = match["stem"]
@@ -270,12 +301,31 @@ class _IdxCollection:
                 infos.append(SplitInfo(split.name, counts, classes))
         return sorted(infos, key=lambda info: info.name)
 
-    def _read(self, name: str) -> bytes:
+    def _read(self, name: str, cap: int = MAX_MAPPING_BYTES) -> bytes:
         try:
             with self._open(name) as handle:
-                return handle.read()
+                return safety.read_capped(handle, cap)
+        except safety.TooLarge as error:
+            raise DatasetError(name, f"{error} (a mapping file is a few hundred bytes)") from None
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
             raise DatasetError(name, f"cannot be read ({error})") from None
+
+    def _idx(self, name: str, magic: int) -> np.ndarray:
+        try:
+            with self._open(name) as handle:
+                return _read_idx(handle, name, magic)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+            raise DatasetError(name, f"cannot be read ({error})") from None
+
+    def incomplete(self) -> str | None:
+        """Why no split is listed, naming a file without its partner, or None."""
+        for split in self._splits.values():
+            for files in split.parts.values():
+                if files.images and not files.labels:
+                    return f"{Path(files.images).name} has no labels file beside it"
+                if files.labels and not files.images:
+                    return f"{Path(files.labels).name} has no images file beside it"
+        return None
 
     def _count(self, name: str) -> int:
         try:
@@ -283,6 +333,8 @@ class _IdxCollection:
                 stream = gzip.GzipFile(fileobj=raw) if name.lower().endswith(".gz") else raw
                 head = stream.read(8)
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+            if name.lower().endswith(".gz") and not isinstance(error, zipfile.BadZipFile):
+                raise DatasetError(name, f"not a complete gzip file ({error})") from None
             raise DatasetError(name, f"cannot be read ({error})") from None
         return _idx_count(head, name)
 
@@ -294,8 +346,8 @@ class _IdxCollection:
         if not files.images or not files.labels:
             missing = "labels" if files.images else "images"
             raise DatasetError(self.path, f"{split}/{part}: the {missing} file is missing")
-        records = _parse_idx(_decompress(self._read(files.images), files.images), files.images, IDX_IMAGES_MAGIC)
-        raw = _parse_idx(_decompress(self._read(files.labels), files.labels), files.labels, IDX_LABELS_MAGIC)
+        records = self._idx(files.images, IDX_IMAGES_MAGIC)
+        raw = self._idx(files.labels, IDX_LABELS_MAGIC)
         if len(records) != len(raw):
             raise DatasetError(files.labels, f"count mismatch: {len(raw):,} labels for {len(records):,} images")
         mapping = None
@@ -311,6 +363,18 @@ class _IdxCollection:
 
 
 _CSV_NAME = re.compile(r"^(?:emnist-(?P<split>[a-z0-9]+)-(?P<part>train|test)|(?P<mnist>mnist)[-_](?P<mpart>train|test))\.csv$", re.I)
+
+
+def _is_number(field: bytes) -> bool:
+    """A header row's first field is a word ("label"); a data row's a number, even a bad one (2.5, nan)."""
+    try:
+        float(field.strip())
+    except ValueError:
+        return False
+    return True
+
+
+_MAX_CSV_LINE = 1 << 20  # a Kaggle row is about 3 KB; a "line" longer than this is not one
 
 
 class CsvSource:
@@ -342,14 +406,14 @@ class CsvSource:
             with open(file, "rb") as handle:
                 lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
                 handle.seek(0)
-                first = handle.readline()
-            has_header = bool(first) and not first.split(b",")[0].strip().lstrip(b"-").isdigit()
+                first = handle.readline(_MAX_CSV_LINE)
+            has_header = bool(first) and not _is_number(first.split(b",")[0])
             if first and not first.endswith(b"\n"):
                 lines += 1
             grouped.setdefault(split, {})[part] = lines - int(has_header)
             mapping_path = self._mapping_path(split, file)
             if mapping_path.exists():
-                classes[split] = tuple(read_mapping(mapping_path.read_text("ascii", "replace"), mapping_path).values())
+                classes[split] = tuple(read_mapping(_read_text_capped(mapping_path), mapping_path).values())
         return [SplitInfo(split, parts, classes.get(split)) for split, parts in grouped.items()]
 
     def load(self, split: str, part: str) -> Dataset:
@@ -357,10 +421,10 @@ class CsvSource:
         if file is None:
             raise DatasetError(self.path, f"has no {split}/{part} split")
         with open(file, "rb") as handle:
-            first = handle.readline()
-            header = bool(first.strip()) and not first.split(b",")[0].strip().lstrip(b"-").isdigit()
+            first = handle.readline(_MAX_CSV_LINE)
+            header = bool(first.strip()) and not _is_number(first.split(b",")[0])
             if header:
-                first = handle.readline()
+                first = handle.readline(_MAX_CSV_LINE)
         if not first.strip():
             raise DatasetError(file, "holds no rows")
         fields = len(first.split(b","))
@@ -368,7 +432,7 @@ class CsvSource:
             raise DatasetError(file, f"row 1 has {fields} values, expected 785 (label + 784 pixels)")
         try:
             # C parser, int16: a 112,800-row Kaggle file takes seconds and ~180 MB, not minutes and GBs.
-            table = np.loadtxt(file, delimiter=",", dtype=np.int16, skiprows=int(header), ndmin=2)
+            table = np.loadtxt(file, delimiter=",", dtype=np.int16, skiprows=int(header), ndmin=2, max_rows=MAX_RECORDS + 1)
         except (ValueError, OverflowError) as error:
             detail = str(error).split(";")[0]
             if "could not convert" in detail:
@@ -376,14 +440,26 @@ class CsvSource:
             raise DatasetError(file, detail) from None
         except UnicodeDecodeError:
             raise DatasetError(file, "is not a text CSV file") from None
+        if len(table) > MAX_RECORDS:
+            raise DatasetError(file, f"holds more than the {MAX_RECORDS:,} rows this program reads")
         pixels = table[:, 1:]
         if pixels.min() < 0 or pixels.max() > 255:
             raise DatasetError(file, "pixel values must be 0..255")
         mapping_path = self._mapping_path(split, file)
-        mapping = read_mapping(mapping_path.read_text("ascii", "replace"), mapping_path) if mapping_path.exists() else None
+        mapping = read_mapping(_read_text_capped(mapping_path), mapping_path) if mapping_path.exists() else None
         labels, classes = _classes_for(table[:, 0], mapping, str(file), f"expected {mapping_path.name} next to it")
         images = _to_upright(pixels.astype(np.uint8), file.name, self._orientation)
         return Dataset(f"{split}-{part}", images, labels, classes, source=str(file))
+
+
+def _read_text_capped(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return safety.read_capped(handle, MAX_MAPPING_BYTES).decode("ascii", "replace")
+    except safety.TooLarge as error:
+        raise DatasetError(path, f"{error} (a mapping file is a few hundred bytes)") from None
+    except OSError as error:
+        raise DatasetError(path, f"cannot be read ({error.strerror or error})") from None
 
 
 # --- Matlab (NIST's matlab.zip) --------------------------------------------------------------
@@ -406,20 +482,24 @@ class MatSource:
             return self._content
         import scipy.io
 
+        _check_mat_size(self.path)
         try:
             mat = scipy.io.loadmat(self.path, simplify_cells=True)
-        except Exception as error:  # scipy raises several unrelated types for bad files
-            raise DatasetError(self.path, f"is not a readable Matlab file ({error})") from None
+        except MemoryError:
+            raise DatasetError(self.path, "is too large to load in the memory available") from None
+        except Exception as error:  # noqa: BLE001 — scipy raises several unrelated types for bad files
+            raise DatasetError(self.path, f"is not a readable Matlab file ({_first_line(error)})") from None
         data = mat.get("dataset")
         if not isinstance(data, dict):
             raise DatasetError(self.path, "has no 'dataset' struct (expected an EMNIST .mat file)")
         content: dict = {"parts": {}, "mapping": None}
         mapping = data.get("mapping")
         if mapping is not None:
-            table = np.atleast_2d(np.asarray(mapping, dtype=np.int64))
-            if table.shape[1] < 2:
-                raise DatasetError(self.path, "the mapping must have a label and a character code per row")
-            content["mapping"] = {int(row[0]): chr(int(row[1])) for row in table}
+            table = np.atleast_2d(np.asarray(mapping))
+            if table.ndim != 2 or table.shape[1] < 2 or not _whole_numbers(table):
+                raise DatasetError(self.path, "the mapping must have a label and a character code per row, as whole numbers")
+            lines = "\n".join(f"{int(row[0])} {int(row[1])}" for row in table)
+            content["mapping"] = read_mapping(lines, f"{self.path} (mapping)")
         for part in ("train", "test"):
             entry = data.get(part)
             if not isinstance(entry, dict):
@@ -430,6 +510,14 @@ class MatSource:
                 raise DatasetError(self.path, f"{part} images have shape {images.shape}, expected N×784")
             if len(images) != len(labels):
                 raise DatasetError(self.path, f"count mismatch in {part}: {len(labels):,} labels for {len(images):,} images")
+            if len(images) == 0:
+                raise DatasetError(self.path, f"the {part} part holds no records")
+            if not _whole_numbers(images) or images.min() < 0 or images.max() > 255:
+                raise DatasetError(self.path, f"{part} pixel values must be whole numbers 0..255 (found NaN, fractions or values outside)")
+            if not _whole_numbers(labels):
+                raise DatasetError(self.path, f"{part} labels must be whole numbers (found NaN or fractions)")
+            if labels.min() < 0 or labels.max() > MAX_LABEL:
+                raise DatasetError(self.path, f"{part} labels must be 0..{MAX_LABEL}")
             content["parts"][part] = (images, labels)
         if not content["parts"]:
             raise DatasetError(self.path, "has neither a 'train' nor a 'test' part")
@@ -449,8 +537,69 @@ class MatSource:
         labels, classes = _classes_for(raw, content["mapping"], str(self.path), "the file has no 'mapping' field")
         # The Matlab arrays hold the same transposed records as the IDX files.
         orientation: Orientation = "transposed" if self._orientation == "auto" else self._orientation
-        upright = _to_upright(np.clip(images, 0, 255).astype(np.uint8), self.path.name, orientation)
+        upright = _to_upright(images.astype(np.uint8), self.path.name, orientation)  # checked 0..255 whole numbers
         return Dataset(f"{split}-{part}", upright, labels, classes, source=str(self.path))
+
+
+def _whole_numbers(values: np.ndarray) -> bool:
+    """Integer dtype, or real numbers that are all finite and whole (no NaN, no 2.5)."""
+    if values.dtype.kind in "biu":
+        return True
+    if values.dtype.kind != "f":
+        return False
+    return bool(np.isfinite(values).all() and (np.floor(values) == values).all())
+
+
+def _first_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:200]
+
+
+def _check_mat_size(path: Path) -> None:
+    """Refuse a MAT file before scipy reads it when its compressed variables expand past
+    MAX_MAT_BYTES (a zlib bomb), or when it is a v7.3 (HDF5) file. Streams, never holding more
+    than a chunk of the expanded data."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(128)
+            if len(header) < 128 or not header.startswith(b"MATLAB"):
+                return  # not a v5 file: scipy says what it is (v4 files hold no compression)
+            if header[124:126] in (b"\x00\x02", b"\x02\x00"):
+                raise DatasetError(path, "is a MATLAB 7.3 (HDF5) file, which this program does not read; save it with -v7")
+            order = "<" if header[126:128] == b"IM" else ">"
+            total = 0
+            while True:
+                tag = handle.read(8)
+                if len(tag) < 8:
+                    return
+                kind, size = struct.unpack(order + "II", tag)
+                if kind >> 16:  # a small data element: the data sits in the tag
+                    continue
+                if kind != 15:  # miCOMPRESSED
+                    total += size
+                    handle.seek(size + (-size % 8), 1)
+                else:
+                    inflater = zlib.decompressobj()
+                    left = size
+                    while left > 0:
+                        block = handle.read(min(safety.CHUNK, left))
+                        if not block:
+                            break
+                        left -= len(block)
+                        data = inflater.decompress(block, safety.CHUNK)
+                        while True:
+                            total += len(data)
+                            if total > MAX_MAT_BYTES:
+                                raise DatasetError(path, f"expands to more than {safety.megabytes(MAX_MAT_BYTES)}, more than this program reads")
+                            if not inflater.unconsumed_tail:
+                                break
+                            data = inflater.decompress(inflater.unconsumed_tail, safety.CHUNK)
+                if total > MAX_MAT_BYTES:
+                    raise DatasetError(path, f"declares more than {safety.megabytes(MAX_MAT_BYTES)} of data, more than this program reads")
+    except zlib.error:
+        return  # damaged: scipy refuses it with its own words
+    except OSError as error:
+        raise DatasetError(path, f"cannot be read ({error.strerror or error})") from None
 
 
 # --- the user's own images ------------------------------------------------------------------
@@ -467,13 +616,37 @@ class ImageFolderSource:
 
     def __init__(self, path: Path):
         self.path = path
+        self._root = path.resolve()
+        self._skipped: list[str] = []
         self._classes = sorted(
-            child for child in path.iterdir() if child.is_dir() and not child.name.startswith(".") and self._images_in(child)
+            child for child in path.iterdir()
+            if not child.name.startswith(".") and self._inside(child) and child.is_dir() and self._images_in(child)
         )
+        for folder in self._classes:
+            problem = safety.class_name_problem(folder.name)
+            if problem:
+                raise DatasetError(folder, f"a class folder is named with the one character it holds ({problem})")
 
-    @staticmethod
-    def _images_in(folder: Path) -> list[Path]:
-        return sorted(file for file in folder.iterdir() if file.suffix.lower() in IMAGE_SUFFIXES)
+    def _inside(self, entry: Path) -> bool:
+        """False (and noted) for a link that leads outside the data set folder."""
+        if not entry.is_symlink():
+            return True
+        try:
+            target = entry.resolve(strict=True)
+        except (OSError, RuntimeError):
+            self._skipped.append(f"skipped {entry}: a broken or looping link")
+            return False
+        if target == self._root or self._root in target.parents:
+            return True
+        self._skipped.append(f"skipped {entry}: a link to {target}, outside the data set")
+        return False
+
+    def _images_in(self, folder: Path) -> list[Path]:
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return []
+        return [file for file in entries if file.suffix.lower() in IMAGE_SUFFIXES and self._inside(file)]
 
     def splits(self) -> list[SplitInfo]:
         total = sum(len(self._images_in(folder)) for folder in self._classes)
@@ -482,7 +655,7 @@ class ImageFolderSource:
     def load(self, split: str, part: str = "all") -> Dataset:
         from lenet_core import imageio, preprocess
 
-        images, labels, notes = [], [], []
+        images, labels, notes = [], [], list(dict.fromkeys(self._skipped))
         for index, folder in enumerate(self._classes):
             for file in self._images_in(folder):
                 try:
@@ -515,8 +688,12 @@ DataSource = _IdxCollection | CsvSource | MatSource | ImageFolderSource
 def open_source(path: Path | str, orientation: Orientation = "auto") -> DataSource:
     """Recognise what `path` holds and return a reader that lists and loads its splits."""
     path = Path(path).expanduser()
-    if not path.exists():
-        raise DatasetError(path, "does not exist")
+    try:
+        if not path.exists():
+            raise DatasetError(path, "does not exist")
+        path.stat()
+    except OSError as error:  # a name too long, a link loop, no permission
+        raise DatasetError(str(path)[:200], f"cannot be opened ({error.strerror or error})") from None
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".zip":
@@ -562,9 +739,14 @@ def _open_zip(path: Path, orientation: Orientation) -> _IdxCollection:
         raise DatasetError(path, f"is not a readable zip archive ({error})") from None
 
     def open_member(name: str) -> BinaryIO:
+        info = archive.getinfo(name)
+        cap = MAX_MAPPING_BYTES if name.lower().endswith(".txt") else 16 + MAX_RECORDS * IMAGE_SIDE * IMAGE_SIDE
+        problem = safety.zip_member_problem(info, cap)
+        if problem:
+            raise DatasetError(path, problem)
         try:
-            return archive.open(name)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            return archive.open(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as error:
             raise OSError(f"damaged archive member ({error})") from None
 
     collection = _IdxCollection(path, names, open_member, orientation)
@@ -577,6 +759,9 @@ def load_dataset(path: Path | str, split: str | None = None, part: str = "train"
     """Load one split/part; `split` may be omitted when the source offers exactly one."""
     source = open_source(path, orientation)
     infos = source.splits()
+    if not infos:
+        incomplete = source.incomplete() if isinstance(source, _IdxCollection) else None
+        raise DatasetError(path, f"holds no complete data set{f' ({incomplete})' if incomplete else ''}")
     if split is None:
         if len(infos) != 1:
             names = ", ".join(info.name for info in infos) or "none"

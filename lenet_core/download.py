@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lenet_core import safety
 from lenet_core.datasets import DatasetError, SplitInfo, open_source
 
 # NIST's official location of the EMNIST IDX files (about 535 MB). Its sha256 is not published
@@ -157,8 +158,11 @@ def verify_archive(path: Path | str) -> list[SplitInfo]:
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:
+            problem = archive_problem(archive.infolist())
+            if problem:
+                raise DownloadError(f"{path.name} cannot be used: {problem}")
             damaged = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as error:
         raise DownloadError(f"{path.name} is not a readable zip archive ({error})") from None
     if damaged is not None:
         raise DownloadError(f"{path.name} is damaged: {damaged} fails its CRC check")
@@ -169,6 +173,26 @@ def verify_archive(path: Path | str) -> list[SplitInfo]:
     if not splits:
         raise DownloadError(f"{path.name} holds no data set splits")
     return splits
+
+
+MAX_ARCHIVE_MEMBERS = 10_000
+MAX_ARCHIVE_BYTES = 8 * 1024**3  # what all members may expand to (NIST's gzip.zip: 0.6 GB)
+
+
+def archive_problem(members: list[zipfile.ZipInfo]) -> str | None:
+    """Why a downloaded archive is not opened (too many members, a bomb, encrypted or
+    unsupported members), from its directory alone, or None. Member names are never paths."""
+    if len(members) > MAX_ARCHIVE_MEMBERS:
+        return f"it holds {len(members):,} files (at most {MAX_ARCHIVE_MEMBERS:,})"
+    total = 0
+    for info in members:
+        problem = safety.zip_member_problem(info)
+        if problem:
+            return problem
+        total += info.file_size
+    if total > MAX_ARCHIVE_BYTES:
+        return f"it expands to {safety.megabytes(total)} (at most {safety.megabytes(MAX_ARCHIVE_BYTES)})"
+    return None
 
 
 # --- HTTP -----------------------------------------------------------------------------------

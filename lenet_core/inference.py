@@ -138,7 +138,10 @@ class Recognizer:
                 self._batch = len(batch)
             self._interpreter.set_tensor(self._input_index, np.ascontiguousarray(batch))
             self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output_index).copy()
+            output = self._interpreter.get_tensor(self._output_index).copy()
+        if not np.isfinite(output).all():  # a damaged network: say so rather than print NaN
+            raise ValueError(f"the model {self.name} gives invalid probabilities (NaN or infinite); its file may be damaged")
+        return output
 
     def probabilities_batched(self, inputs: np.ndarray, batch_size: int = 1000, averaging: bool = False) -> np.ndarray:
         """Probabilities for many inputs, in chunks of a fixed size (no re-allocation per call)."""

@@ -61,9 +61,12 @@ def atomic_write(path: Path, mode: str = "wb") -> Iterator:
 
     A crash or an exception leaves the previous file untouched and no partial file behind.
     """
+    from lenet_core.safety import temp_name_prefix
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The name carries our pid, so the next run can sweep what a killed save left (safety.sweep_temp_files).
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_name_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle

@@ -192,6 +192,10 @@ class TrainResult:
 def setup_tensorflow() -> str:
     """Import TensorFlow quietly, enable GPU memory growth; return the device that will train."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from lenet_core.paths import user_data_dir
+    from lenet_core.safety import private_temp_dir
+
+    private_temp_dir(user_data_dir() / "tmp")  # autograph's files: the next run sweeps a killed run's
     try:
         import tensorflow as tf
     except ImportError:
@@ -356,6 +360,9 @@ class Trainer:
             raise TrainingError("dropout must be at least 0 and below 1")
         if not 0.0 <= config.augment_strength <= 3.0:
             raise TrainingError("the augmentation strength must be between 0 and 3")
+        problem = config_problem(config)
+        if problem:
+            raise TrainingError(problem)
         self.config = config
         self.callbacks = callbacks or TrainingCallbacks()
         self.stop_event = stop_event or threading.Event()
@@ -416,6 +423,8 @@ class Trainer:
             log("this data set has no test part: the validation part is used as the test set")
         if test is not None and test.classes != train.classes:
             raise TrainingError(f"the test part has classes {test.classes[:5]}… unlike the train part")
+        if len(test if test is not None else validation) == 0:
+            raise TrainingError("nothing to test the model on: this data set has no test part, so the validation fraction must be above 0")
         device = setup_tensorflow()
         import keras
         import tensorflow as tf
@@ -467,7 +476,8 @@ class Trainer:
         if monitor.best_weights is not None and config.restore_best and not stopped:
             model.set_weights(monitor.best_weights)
             log(f"kept the weights of epoch {monitor.best_epoch} (best validation accuracy {monitor.best_accuracy:.2%})")
-        if reason == "nan":
+        if reason == "nan" or not all(np.isfinite(weights).all() for weights in model.get_weights()):
+            # A run of one step reports a finite loss and then applies a NaN update: the weights tell.
             raise TrainingError("the loss became NaN or infinite: lower the learning rate and start again")
         evaluation, test_set = None, test if test is not None else validation
         if len(test_set) and monitor.history:
@@ -512,6 +522,23 @@ class Trainer:
         from lenet_core import adapt
 
         return adapt.accuracy(model, own), adapt.accuracy(model, replay.check if replay else None)
+
+
+def config_problem(config: TrainConfig) -> str | None:
+    """The numbers a TrainConfig must hold beyond its basic ranges (finite, in range), or None."""
+    from lenet_core.safety import number_problem
+
+    rate = config.learning_rate
+    checks = (
+        # No upper bound here (the CLI refuses above 10): a huge rate still ends in the NaN check.
+        f"the learning rate must be a finite number above 0, not {rate:g}" if rate is not None and not (math.isfinite(rate) and rate > 0) else None,
+        number_problem(config.label_smoothing, "label smoothing", 0.0, 0.5),
+        number_problem(config.patience, "patience", 1, 10_000, integer=True),
+        number_problem(config.max_samples, "the sample limit", 1, 10**9, integer=True),
+        number_problem(config.epochs, "epochs", 1, 10_000, integer=True),
+        number_problem(config.batch_size, "the batch size", 1, 65_536, integer=True),
+    )
+    return next((problem for problem in checks if problem), None)
 
 
 def _make_keras_callback(trainer: Trainer, steps: int, epochs: int, base_lr: float, validation):

@@ -132,6 +132,14 @@ def test_bad_configs_are_refused(digits_mini):
         Trainer(quick_config(digits_mini, validation_fraction=0.95))
     with pytest.raises(TrainingError, match="dropout"):
         Trainer(quick_config(digits_mini, dropout=1.0))
+    with pytest.raises(TrainingError, match="learning rate"):
+        Trainer(quick_config(digits_mini, learning_rate=float("nan")))
+    with pytest.raises(TrainingError, match="learning rate"):
+        Trainer(quick_config(digits_mini, learning_rate=0.0))
+    with pytest.raises(TrainingError, match="label smoothing"):
+        Trainer(quick_config(digits_mini, label_smoothing=5.0))
+    with pytest.raises(TrainingError, match="patience"):
+        Trainer(quick_config(digits_mini, patience=-1))
     with pytest.raises(TrainingError, match="augmentation strength"):
         Trainer(quick_config(digits_mini, augment_strength=-0.5))
     with pytest.raises(TrainingError, match="no data set"):

@@ -39,6 +39,7 @@ from app.widgets.reading_view import ReadingArea, ReadingView
 from app.widgets.top_k import TopKView
 from app.workers import LatestOnly, run_task
 from lenet_core import preprocess
+from lenet_core import formats
 from lenet_core.imageio import ImageReadError, read_image
 from lenet_core.inference import Reading, Recognizer
 from lenet_core.preprocess import PipelineOptions, Stage
@@ -49,7 +50,7 @@ TOP_K = 5
 THROTTLE_MS = 40  # settings being dragged: at most ~25 readings a second
 LIVE_MS = 200  # camera: read the live picture about five times a second
 PREVIEW_SIDE = 2048  # the photo is shown from a copy no longer than this
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"
+IMAGE_FILTER = formats.dialog_filter()  # exactly the formats read_image decodes (content is checked too)
 PLACEHOLDER = ("Open a photo of handwriting (Ctrl+O), drop one here, paste one (Ctrl+V), or start the camera.\n\n"
                "Drag a rectangle over the photo to read only that part.")
 INK_CHOICES = (("Auto", "auto"), ("Dark on light", "on"), ("Light on dark", "off"))
