@@ -331,6 +331,12 @@ class MainWindow(QMainWindow):
         else:
             self.photo_page.open_dialog()
 
+    def open_images(self, paths) -> None:
+        """Files given together (the command line): the Photo page shows one, with ◀ ▶ to the others."""
+        if hasattr(self, "photo_page") and paths:
+            self.tabs.setCurrentWidget(self.photo_page)
+            self.photo_page.open_paths([Path(path) for path in paths])
+
     @Slot()
     def paste_image(self) -> None:
         if hasattr(self, "photo_page"):
