@@ -77,8 +77,7 @@ def run_gui(args: argparse.Namespace, missing_streams: list[str] | None = None) 
         return smoke.exit_code
     window.show()
     window.start()
-    for image in args.images:
-        window.open_image(image)
+    window.open_images(args.images)
     return app.exec()
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.model_manager import ModelManager
+from app.widgets.elided_label import ElidedLabel
 from app.pages.draw import DrawPage
 from app.settings import open_settings, value
 from app.workers import run_task
@@ -62,7 +63,9 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_menus()
         self._build_status_bar()
+        self.tabs.currentChanged.connect(self._on_page_shown)
         self._restore_settings()
+        self._on_page_shown(self.tabs.currentIndex())
         self.data_problem = user_data_problem()
         if self.data_problem:
             log.warning("user data folder: %s; settings, logs and trained models are not saved", self.data_problem)
@@ -99,6 +102,8 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Called once the window is shown: load the model and probe the device off the GUI thread."""
+        if self.tabs.currentWidget() is self.draw_page:
+            self.draw_page.pad.setFocus(Qt.FocusReason.OtherFocusReason)  # ready to draw and to take its keys
         self.models.activate(self._initial_model)
         # The device is only needed for training: probe it after the first prediction's rush.
         QTimer.singleShot(1500, self._probe_device)
@@ -111,6 +116,7 @@ class MainWindow(QMainWindow):
     def _on_device(self, text: str) -> None:
         self.training_device = text
         self.device_label.setText(f"Recognition: LiteRT (CPU) · Training: {text}")
+        self.device_label.setToolTip(f"Recognition runs on LiteRT on the CPU; training would use: {text}")
         for page in self.pages:
             if hasattr(page, "set_training_device"):
                 page.set_training_device(text)
@@ -172,18 +178,36 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
 
         help_menu = menu.addMenu("&Help")
+        guide = QAction("&Quick Guide and Shortcuts", self, shortcut=QKeySequence.StandardKey.HelpContents)
+        guide.triggered.connect(self.show_guide)
+        help_menu.addAction(guide)
+        help_menu.addSeparator()
         about = QAction("&About LeNet Studio", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
+
+    @Slot(int)
+    def _on_page_shown(self, index: int) -> None:
+        """A page's own shortcuts (Esc, Delete, Ctrl+Z…) work whenever that page is showing, wherever
+        the focus is (the toolbar's model box, say), and never while another page is showing: the
+        current page's actions take the window as their context, the others only their own page."""
+        current = self.tabs.widget(index)
+        for page in self.pages:
+            context = Qt.ShortcutContext.WindowShortcut if page is current else Qt.ShortcutContext.WidgetWithChildrenShortcut
+            for action in page.actions():
+                action.setShortcutContext(context)
 
     @Slot()
     def _go_to_tab(self) -> None:
         self.tabs.setCurrentIndex(int(self.sender().data()))
 
     def _build_status_bar(self) -> None:
-        self.model_label = QLabel("No model")
+        # Both shrink with the window (eliding, the whole text in the tooltip), so a temporary
+        # message ("Using emnist-letters") keeps its room and nothing is cut off at minimum width.
+        self.model_label = ElidedLabel("No model")
         self.model_label.setObjectName("modelStatus")
-        self.device_label = QLabel("Recognition: LiteRT (CPU)")
+        self.device_label = ElidedLabel("Recognition: LiteRT (CPU)")
+        self.device_label.setObjectName("deviceStatus")
         self.training_device = ""
         self.notice_label = QLabel()
         self.notice_label.setObjectName("startupNotice")
@@ -349,6 +373,12 @@ class MainWindow(QMainWindow):
         else:
             self.photo_page.open_dialog()
 
+    def open_images(self, paths) -> None:
+        """Files given together (the command line): the Photo page shows one, with ◀ ▶ to the others."""
+        if hasattr(self, "photo_page") and paths:
+            self.tabs.setCurrentWidget(self.photo_page)
+            self.photo_page.open_paths([Path(path) for path in paths])
+
     @Slot()
     def paste_image(self) -> None:
         if hasattr(self, "photo_page"):
@@ -369,6 +399,16 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.photo_page)
         if self.photo_page.open_mime(event.mimeData()):
             event.acceptProposedAction()
+
+    @Slot()
+    def show_guide(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Quick guide")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(GUIDE_HTML)
+        box.setObjectName("quickGuide")
+        box.open()
+        self.guide_box = box
 
     @Slot()
     def show_about(self) -> None:
@@ -413,6 +453,28 @@ class MainWindow(QMainWindow):
             if hasattr(page, "shutdown"):
                 page.shutdown()
         event.accept()
+
+
+GUIDE_HTML = """
+<h3>LeNet Studio in a minute</h3>
+<p><b>Draw</b>: draw a character on the pad; the network's top guesses update while you draw, and
+the small image shows the 28×28 input it really sees.<br>
+<b>Photo</b>: open, drop or paste a photo (or start the camera); every character is boxed and read.
+Click one to see its guesses and each preprocessing stage; drag a rectangle to read only that part.<br>
+<b>Train</b>: pick a data set, start, watch the curves, then save the model and use it.</p>
+<table cellspacing="6">
+<tr><td><b>Ctrl+1 / 2 / 3</b></td><td>Draw, Photo, Train page</td></tr>
+<tr><td><b>P / E</b></td><td>pen / eraser (Draw)</td></tr>
+<tr><td><b>Ctrl+Z / Ctrl+Shift+Z</b></td><td>undo / redo a stroke (Draw)</td></tr>
+<tr><td><b>Esc or Delete</b></td><td>clear the pad (Draw); Esc reads the whole photo again (Photo)</td></tr>
+<tr><td><b>Ctrl+O</b></td><td>open an image</td></tr>
+<tr><td><b>Ctrl+V</b></td><td>paste an image</td></tr>
+<tr><td><b>Space</b></td><td>capture a camera frame (Photo)</td></tr>
+<tr><td><b>Ctrl+M</b></td><td>open a model file</td></tr>
+<tr><td><b>F1</b></td><td>this guide</td></tr>
+<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr>
+</table>
+"""
 
 
 def _probe_device() -> str:

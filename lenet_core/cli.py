@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # as a shell reports a Ctrl-C
 
 
 def _error(message: str) -> None:
@@ -148,14 +149,17 @@ def cmd_evaluate(args) -> int:
         data = data.subset(np.arange(args.limit))
     started = time.perf_counter()
     inputs = data.images.astype(np.float32) / 255.0
+    progress = _Counter("evaluating", len(inputs) * (1 if args.no_averaging else 2))
     try:  # a damaged network's NaN probabilities are a ValueError with one line
-        result = evaluate(recognizer.probabilities_batched(inputs), data.labels, data.classes, worst=args.worst)
+        result = evaluate(_probabilities_counted(recognizer, inputs, False, progress), data.labels, data.classes, worst=args.worst)
         averaged = None
         if not args.no_averaging:  # what the app shows: test-time averaging (lenet_core.inference)
-            averaged = evaluate(recognizer.probabilities_batched(inputs, averaging=True), data.labels, data.classes, worst=args.worst)
+            averaged = evaluate(_probabilities_counted(recognizer, inputs, True, progress), data.labels, data.classes, worst=args.worst)
     except ValueError as error:
+        progress.done()
         _error(str(error))
         return EXIT_ERROR
+    progress.done()
     seconds = time.perf_counter() - started
     if args.json:
         extra = {"accuracy_averaged": round(averaged.accuracy, 5), "weighted_f1_averaged": round(averaged.weighted_f1, 5)} if averaged else {}
@@ -168,18 +172,64 @@ def cmd_evaluate(args) -> int:
     return EXIT_OK
 
 
+class _Counter:
+    """How far a long job is, on stderr: a live line in a terminal, a plain line every tenth when
+    piped (so a log shows that something is happening, without a line per step)."""
+
+    def __init__(self, what: str, total: int):
+        self.what, self.total, self.count = what, max(int(total), 1), 0
+        self.live = sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self._tenth = 0
+
+    def add(self, n: int) -> None:
+        self.count += n
+        share = min(self.count / self.total, 1.0)
+        if self.live:
+            print(f"\r{self.what}: {self.count:,}/{self.total:,} ({share:.0%})", end="", file=sys.stderr, flush=True)
+        elif int(share * 10) > self._tenth:
+            self._tenth = int(share * 10)
+            print(f"{self.what}: {self.count:,}/{self.total:,} ({share:.0%}, {time.perf_counter() - self.started:.0f}s)",
+                  file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.live:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+def _probabilities_counted(recognizer, inputs, averaging: bool, progress: _Counter, chunk: int = 2000):
+    import numpy as np
+
+    parts = []
+    for start in range(0, len(inputs), chunk):
+        part = inputs[start : start + chunk]
+        parts.append(recognizer.probabilities_batched(part, averaging=averaging))
+        progress.add(len(part))
+    return np.concatenate(parts) if parts else recognizer.probabilities_batched(inputs[:0], averaging=averaging)
+
+
 class _PrintProgress:
     """Training progress on stderr: one line per epoch, a live line in a terminal."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
         self.live = sys.stderr.isatty()
+        self._tenth = (0, 0)  # (epoch, tenth of it) last printed when piped
 
     def on_start(self, info):
         if not self.quiet:
             print(f"{info.architecture}: {info.parameters:,} parameters, {len(info.classes)} classes, device {info.device}", file=sys.stderr)
 
     def on_batch(self, progress):
+        if not self.live and not self.quiet:  # piped: a plain line every tenth of an epoch
+            tenth = (progress.epoch, int(10 * progress.batch / max(progress.steps, 1)))
+            if tenth[1] > 0 and tenth > self._tenth and progress.batch < progress.steps:
+                self._tenth = tenth
+                print(
+                    f"  batch {progress.batch}/{progress.steps} of epoch {progress.epoch}/{progress.epochs}: "
+                    f"loss {progress.loss:.4f} acc {progress.accuracy:.3f} ETA {progress.eta_s:,.0f}s",
+                    file=sys.stderr, flush=True,
+                )
         if self.live and not self.quiet:
             print(
                 f"\repoch {progress.epoch}/{progress.epochs} batch {progress.batch}/{progress.steps} "
@@ -241,6 +291,9 @@ def cmd_train(args) -> int:
     except (DatasetError, TrainingError, ValueError) as error:
         _error(str(error))
         return EXIT_ERROR
+    if not result.history:  # stopped (Ctrl-C) before one epoch ended: a model of nothing
+        _error(f"stopped before the first epoch ended ({result.stop_reason or 'stopped'}): nothing was saved")
+        return EXIT_INTERRUPTED
     try:
         path = result.save(out, args.name or out.stem)
     except OSError as error:

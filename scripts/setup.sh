@@ -28,8 +28,15 @@ python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-stamp=".venv/.installed-$extras-$(cat pyproject.toml | md5sum | cut -c1-12)"
-if [ ! -e "$stamp" ]; then
+# The stamp names the pyproject it installed and holds the extras it installed: a later call that
+# asks for no more than those (run.sh's "cpu" after test.sh's "cpu,dev") installs nothing again.
+stamp=".venv/.installed-$(cat pyproject.toml | md5sum | cut -c1-12)"
+installed_all=yes
+for extra in ${extras//,/ }; do
+  grep -qx "$extra" "$stamp" 2>/dev/null || installed_all=no
+done
+if [ "$installed_all" = no ]; then
+  previous="$(cat "$stamp" 2>/dev/null || true)"
   .venv/bin/python -m pip install -q --upgrade pip
   case ",$extras," in
     *,gpu,*)  # tensorflow and tensorflow-cpu install the same files: never keep both
@@ -37,5 +44,9 @@ if [ ! -e "$stamp" ]; then
   esac
   .venv/bin/python -m pip install -q -e ".[$extras]"
   rm -f .venv/.installed-*
-  touch "$stamp"
+  case ",$extras," in
+    *,gpu,*) previous="" ;;  # the GPU build replaced the CPU one: only what was asked now is there
+    *,cpu,*) previous="$(printf '%s\n' $previous | grep -vx gpu || true)" ;;
+  esac
+  printf '%s\n' $previous ${extras//,/ } | sort -u > "$stamp"
 fi

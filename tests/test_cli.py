@@ -197,3 +197,42 @@ def test_shipped_model_beats_its_seed_recipe_on_a_test_slice(model):
     summary = json.loads(result.stdout)
     assert summary["samples"] == 4000 and summary["model"] == model
     assert summary["accuracy"] >= seed, f"{model} must at least match the seed recipe ({seed:.2%})"
+
+
+def test_piped_train_and_evaluate_show_progress_within_the_work(digits_mini, tmp_path):
+    """Piped (as here), progress comes as plain lines: a few within each epoch, and for evaluate."""
+    out = tmp_path / "progress.lenet"
+    result = cli(
+        "train", "--data", str(digits_mini), "--split", "digitsmini", "--arch", "lenet5", "--epochs", "1",
+        "--batch-size", "16", "--no-augment", "--validation", "0", "--out", str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    within = [line for line in result.stderr.splitlines() if line.strip().startswith("batch ")]
+    assert 3 <= len(within) <= 10, result.stderr  # the Trainer reports every few batches
+    assert "\r" not in result.stderr, "no terminal control characters in a pipe"
+    evaluated = cli("evaluate", "--model", str(out), "--data", str(digits_mini), "--split", "digitsmini")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert any(line.startswith("evaluating: ") and "(100%" in line for line in evaluated.stderr.splitlines()), evaluated.stderr
+
+
+def test_ctrl_c_before_the_first_epoch_ends_saves_nothing_and_says_so(digits_mini, tmp_path):
+    import signal
+
+    out = tmp_path / "interrupted.lenet"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lenet_core", "train", "--data", str(digits_mini), "--split", "digitsmini", "--arch", "lenet-plus",
+         "--epochs", "3", "--batch-size", "2", "--no-augment", "--validation", "0", "--out", str(out)],
+        cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    lines = []
+    for line in process.stderr:  # the first progress line inside epoch 1: interrupt there
+        lines.append(line)
+        if line.strip().startswith("batch "):
+            process.send_signal(signal.SIGINT)
+            break
+    stdout, rest = process.communicate(timeout=300)
+    lines += rest.splitlines(keepends=True)
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert not epochs, "the interrupt came within the first epoch"
+    assert process.returncode == 130, lines
+    assert "nothing was saved" in lines[-1] and not out.exists() and stdout == ""

@@ -133,7 +133,7 @@ def test_settings_change_the_strip_and_reading_live(qtbot, main_window, page, ph
     with qtbot.waitSignal(page.reading_shown, timeout=10000):
         page.ink_picker.setCurrentIndex(page.ink_picker.findData("off"))  # "light ink": there is none
     assert settled(qtbot, page).empty
-    assert "no ink" in page.reading_view.hint and page.top_k.text() == "–"
+    assert "no ink" in page.reading_view.hint and page.top_k.text() == ""
     assert list(page.strip.tiles)[-1] == "input"  # the strip still shows every stage
     with qtbot.waitSignal(page.reading_shown, timeout=10000):
         page.reset_settings()
@@ -178,7 +178,7 @@ def test_dropping_files_and_pictures_onto_the_window(qtbot, main_window, page, p
     with qtbot.waitSignal(page.reading_shown, timeout=10000) as shown:
         drop_on(main_window, mime)
     assert main_window.tabs.currentWidget() is page
-    assert shown.args[0].text == "7" and "2 files" in page.status.text()
+    assert shown.args[0].text == "7" and page.file_position.text() == "1 of 2" and page.files_nav.isVisible()
     picture = QMimeData()
     picture.setImageData(to_qimage(cv2.imread(str(photos / "line.jpg"))[..., ::-1].copy()))
     with qtbot.waitSignal(page.reading_shown, timeout=10000) as shown:
@@ -292,3 +292,30 @@ def test_no_camera_is_said_plainly(qtbot, main_window, page, monkeypatch):
     assert "Camera 9 is not available" in told.args[0]
     qtbot.waitUntil(lambda: not camera.running, timeout=5000)
     assert not page.live
+
+
+def test_several_files_are_gone_through_with_next_and_previous(qtbot, main_window, page, photos):
+    """As from the command line: every file is reachable, and one that is not there is named."""
+    main_window.tabs.setCurrentWidget(main_window.draw_page)
+    given = [photos / "seven.png", photos / "missing.png", photos / "line.jpg"]
+    with qtbot.waitSignal(page.reading_shown, timeout=10000) as shown:
+        main_window.open_images([str(path) for path in given])
+    assert main_window.tabs.currentWidget() is page and shown.args[0].text == "7"
+    assert page.file_position.text() == "1 of 2"
+    assert page.message.isVisible() and "missing.png" in page.message.text() and "1 of 3 files does not exist" in page.message.text()
+    assert not page.previous_action.isEnabled() and page.next_action.isEnabled()
+    main_window.model_picker.setFocus()  # the page's keys work wherever the focus is
+    with qtbot.waitSignal(page.reading_shown, timeout=10000) as shown:
+        QTest.keyClick(main_window.model_picker, Qt.Key.Key_PageDown)
+    assert len(shown.args[0].characters) == 5 and page.file_position.text() == "2 of 2"
+    assert "line.jpg" in page.status.text() and not page.message.isVisible()
+    assert not page.next_action.isEnabled()
+    with qtbot.waitSignal(page.reading_shown, timeout=10000) as shown:
+        page.previous_button.click()
+    assert shown.args[0].text == "7" and "seven.png" in page.status.text()
+
+
+def test_only_missing_files_say_so(qtbot, main_window, page, photos):
+    main_window.open_images([str(photos / "nothing-here.png")])
+    qtbot.waitUntil(page.message.isVisible, timeout=3000)
+    assert "nothing-here.png does not exist" in page.message.text() and not page.files_nav.isVisible()

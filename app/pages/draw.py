@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -38,6 +39,37 @@ def _recognise(recognizer: Recognizer, image) -> Prediction:
     return recognizer.recognise(image, preprocess.DRAWING, TOP_K)
 
 
+class _Column(QWidget):
+    """A column whose preferred width is a fixed share, not its contents' width: with both columns
+    preferring 3 : 2 and stretching 3 : 2, their widths depend on the window alone (above each
+    column's minimum), so a longer caption or button text never moves the pad."""
+
+    def __init__(self, share: int):
+        super().__init__()
+        self.share = share
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def sizeHint(self) -> QSize:
+        return QSize(120 * self.share, super().sizeHint().height())
+
+
+class _ActionButton(QToolButton):
+    """A tool button that triggers an action and follows its enabled state, with a text of its own."""
+
+    def __init__(self, action: QAction, text: str, keys: str):
+        super().__init__()
+        self.setText(text)
+        self.setToolTip(f"{text} ({keys})")
+        self.action = action
+        self.clicked.connect(action.trigger)
+        action.changed.connect(self._follow)
+        self._follow()
+
+    @Slot()
+    def _follow(self) -> None:
+        self.setEnabled(self.action.isEnabled())
+
+
 class DrawPage(QWidget):
     prediction_shown = Signal(object)  # the Prediction now on screen (empty when the pad is)
 
@@ -56,7 +88,7 @@ class DrawPage(QWidget):
         self.pad = DrawingPad()
         self.pad.changed.connect(self._schedule)
         self.top_k = TopKView(TOP_K)
-        self.input_view = ImageView("28×28 input", minimum=112)
+        self.input_view = ImageView("28×28 input", minimum=112, empty_text="empty")
         self.input_view.setToolTip("The 28×28 image the network sees, after cropping, centring and resampling")
         self._build_controls()
         self._build_sample_row()
@@ -64,7 +96,12 @@ class DrawPage(QWidget):
         self.network.setVisible(False)
         self.network_button.toggled.connect(self.show_network)
 
-        side = QVBoxLayout()
+        # The side column's width follows the window, never its texts: a longer caption or
+        # prediction must not move the pad (both columns ignore their contents' widths).
+        side_panel = _Column(2)
+        side_panel.setObjectName("drawSidePanel")
+        side = QVBoxLayout(side_panel)
+        side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(self.top_k)
         side.addSpacing(12)
         side.addWidget(QLabel("What the network sees (28×28):"))
@@ -74,19 +111,21 @@ class DrawPage(QWidget):
         seen_row.addStretch(1)
         side.addLayout(seen_row)
         side.addStretch(1)
-        left = QVBoxLayout()
+        left_panel = _Column(3)
+        left = QVBoxLayout(left_panel)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.pad, 1)
         left.addLayout(self.controls)
         left.addLayout(self.sample_row)
         layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addLayout(side, 2)
+        layout.addWidget(left_panel, 3)
+        layout.addWidget(side_panel, 2)
         layout.addWidget(self.network, 3)
 
     # --- controls -----------------------------------------------------------------------------
 
     def _build_controls(self) -> None:
-        self.controls = QHBoxLayout()
+        self.controls = QVBoxLayout()
         self.width_slider = QSlider(Qt.Orientation.Horizontal)
         self.width_slider.setRange(2, 40)  # pen width in pixels of a 280-pixel pad
         self.width_slider.setValue(16)
@@ -95,6 +134,7 @@ class DrawPage(QWidget):
         self.width_slider.valueChanged.connect(lambda value: self.pad.set_pen_width(value / 280))
         self.pad.set_pen_width(16 / 280)
         self.pen_button = QToolButton(text="Pen", checkable=True, checked=True)
+        self.pen_button.setToolTip("Pen (P)")
         self.eraser_button = QToolButton(text="Eraser", checkable=True)
         self.eraser_button.setToolTip("Eraser (E)")
         self.eraser_button.setShortcut(QKeySequence("E"))
@@ -112,12 +152,15 @@ class DrawPage(QWidget):
         self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(QKeySequence.StandardKey.Delete)])
         self.clear_action.triggered.connect(self.pad.clear)
         for action in (self.undo_action, self.redo_action, self.clear_action):
+            # Within the page; the main window widens this to the whole window while the page
+            # is the one showing (so the keys work with focus on the toolbar too).
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
-        undo, redo, clear = (QToolButton() for _ in range(3))
-        undo.setDefaultAction(self.undo_action)
-        redo.setDefaultAction(self.redo_action)
-        clear.setDefaultAction(self.clear_action)
+        # Buttons with fixed texts: the undo stack renames its actions ("Undo stroke", "Undo
+        # erase"), and a button showing that text would change width, and the layout with it.
+        undo = _ActionButton(self.undo_action, "Undo", "Ctrl+Z")
+        redo = _ActionButton(self.redo_action, "Redo", "Ctrl+Shift+Z")
+        clear = _ActionButton(self.clear_action, "Clear", "Esc or Delete")
         self.undo_button, self.redo_button, self.clear_button = undo, redo, clear
 
         self.style_combo = QComboBox()
@@ -126,10 +169,20 @@ class DrawPage(QWidget):
         self.style_combo.currentIndexChanged.connect(lambda _: self.pad.set_style(self.style_combo.currentData()))
         self.style_combo.setToolTip("Either way: the pipeline normalises the ink")
 
-        self.controls.addWidget(QLabel("Width"))
-        self.controls.addWidget(self.width_slider, 1)
-        for widget in (self.pen_button, self.eraser_button, undo, redo, clear, self.style_combo):
-            self.controls.addWidget(widget)
+        self.width_slider.setMinimumWidth(120)  # never the invisible nub of a crowded row
+        tools = QHBoxLayout()
+        for widget in (self.pen_button, self.eraser_button):
+            tools.addWidget(widget)
+        tools.addSpacing(8)
+        tools.addWidget(QLabel("Width"))
+        tools.addWidget(self.width_slider, 1)
+        edits = QHBoxLayout()
+        for widget in (undo, redo, clear):
+            edits.addWidget(widget)
+        edits.addStretch(1)
+        edits.addWidget(self.style_combo)
+        self.controls.addLayout(tools)
+        self.controls.addLayout(edits)
         self.network_button = QToolButton(text="Network ▸", checkable=True)
         self.network_button.setToolTip("Show inside the network: every layer's activations and why it answers so (N)")
         self.network_button.setShortcut(QKeySequence("N"))
@@ -236,7 +289,7 @@ class DrawPage(QWidget):
         prediction: Prediction = value
         self.last_prediction = prediction
         if prediction.empty:
-            self.top_k.show_hint("Nothing to read: no ink found.")
+            self.top_k.show_hint("Too little ink to be a character: draw it larger.")
             self.input_view.set_array(None)
         else:
             self.top_k.show_prediction(prediction.top)
@@ -254,7 +307,7 @@ class DrawPage(QWidget):
     def show_network(self, shown: bool) -> None:
         self.network_button.setChecked(shown)
         self.network.setVisible(shown)
-        self.width_slider.setMinimumWidth(64 if shown else 0)  # stays a slider beside the extra column
+        self.width_slider.setMinimumWidth(64 if shown else 120)  # stays a slider beside the extra column
         self._update_network()
 
     def _update_network(self) -> None:

@@ -122,6 +122,9 @@ class PhotoPage(QWidget):
         self.live = False
         self._load_token = 0
         self._note = ""  # said with the next photo shown (how many files were dropped)
+        self.files: list[Path] = []  # the files given together (command line, a drop): one shown at a time
+        self.file_index = 0
+        self._pending_message = ""  # said when the next photo is shown (files that were not there)
         self._too_many = False  # the message says not every character was read
         self._sequence = 0
         self._shown = 0
@@ -181,6 +184,29 @@ class PhotoPage(QWidget):
         self.addAction(self.whole_action)
         self.whole_button = QToolButton()
         self.whole_button.setDefaultAction(self.whole_action)
+        self.previous_action = QAction("Previous Image", self, shortcut=QKeySequence(Qt.Key.Key_PageUp))
+        self.previous_action.setToolTip("The previous of the files opened together (Page Up)")
+        self.previous_action.triggered.connect(self.previous_image)
+        self.next_action = QAction("Next Image", self, shortcut=QKeySequence(Qt.Key.Key_PageDown))
+        self.next_action.setToolTip("The next of the files opened together (Page Down)")
+        self.next_action.triggered.connect(self.next_image)
+        for action in (self.previous_action, self.next_action):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setEnabled(False)
+            self.addAction(action)
+        self.previous_button, self.next_button = QToolButton(), QToolButton()
+        self.previous_button.setDefaultAction(self.previous_action)
+        self.next_button.setDefaultAction(self.next_action)
+        self.previous_button.setText("◀")
+        self.next_button.setText("▶")
+        self.file_position = QLabel()
+        self.file_position.setObjectName("filePosition")
+        self.files_nav = QWidget()
+        nav = QHBoxLayout(self.files_nav)
+        nav.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.previous_button, self.file_position, self.next_button):
+            nav.addWidget(widget)
+        self.files_nav.hide()
         self.split_picker = QComboBox()
         self.split_picker.addItem("Several characters", True)
         self.split_picker.addItem("One character", False)
@@ -240,6 +266,7 @@ class PhotoPage(QWidget):
         top = QHBoxLayout()
         for widget in (self.open_button, self.paste_button, _separator(), self.camera, _separator(), self.whole_button):
             top.addWidget(widget)
+        top.addWidget(self.files_nav)
         top.addStretch(1)
         top.addWidget(QLabel("Read as"))
         top.addWidget(self.split_picker)
@@ -297,14 +324,61 @@ class PhotoPage(QWidget):
 
     def open_path(self, path: Path | str) -> None:
         """Decode a file in the background; the page shows it, or says in one line why not."""
-        path = Path(path)
+        self.open_paths([path])
+
+    def open_paths(self, paths) -> None:
+        """Several files given together: the first is shown, ◀ ▶ (Page Up/Down) go through the
+        others; files that are not there are named once, and the rest still open."""
+        paths = [Path(path) for path in paths]
+        missing = [path for path in paths if not path.exists()]
+        self.files = [path for path in paths if path.exists()]
+        self.file_index = 0
+        if missing:
+            names = ", ".join(path.name for path in missing[:5]) + (" …" if len(missing) > 5 else "")
+            verb = "does" if len(missing) == 1 else "do"
+            self._pending_message = (f"{len(missing)} of {len(paths)} files {verb} not exist: {names}" if len(paths) > 1
+                                     else f"{names} does not exist.")
+        else:
+            self._pending_message = ""
+        if not self.files:
+            self._update_files_nav()
+            self.show_message(self._pending_message)
+            return
+        self._open_current_file()
+
+    @Slot()
+    def next_image(self) -> None:
+        if self.file_index + 1 < len(self.files):
+            self.file_index += 1
+            self._pending_message = ""
+            self._open_current_file()
+
+    @Slot()
+    def previous_image(self) -> None:
+        if self.file_index > 0:
+            self.file_index -= 1
+            self._pending_message = ""
+            self._open_current_file()
+
+    def _open_current_file(self) -> None:
+        path = self.files[self.file_index]
+        self._update_files_nav()
         self._start_load(path, path.name)
 
+    def _update_files_nav(self) -> None:
+        several = len(self.files) > 1
+        self.files_nav.setVisible(several)
+        self.file_position.setText(f"{self.file_index + 1} of {len(self.files)}" if several else "")
+        self.previous_action.setEnabled(several and self.file_index > 0)
+        self.next_action.setEnabled(several and self.file_index + 1 < len(self.files))
+
     def open_bytes(self, data: bytes, name: str = "pasted image") -> None:
+        self._forget_files()
         self._start_load(bytes(data), name)
 
     def open_array(self, image: np.ndarray, name: str) -> None:
         """An image already decoded (a camera frame, a clipboard picture): show and read it."""
+        self._forget_files()
         self._load_token += 1
         self._show_photo(image, to_qimage(thumbnail(image, PREVIEW_SIDE)), name)
 
@@ -313,8 +387,7 @@ class PhotoPage(QWidget):
         if mime.hasUrls():
             files = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
             if files:
-                self._note = f" · {len(files)} files given; the page reads one at a time" if len(files) > 1 else ""
-                self.open_path(Path(files[0]))
+                self.open_paths(files)
                 return True
             if not mime.hasImage():
                 self.show_message("Only files on this computer can be opened; save the image first.")
@@ -337,6 +410,10 @@ class PhotoPage(QWidget):
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None or not self.open_mime(mime):
             self.show_message("The clipboard holds no image. Copy a picture (or an image file) first.")
+
+    def _forget_files(self) -> None:
+        self.files, self.file_index, self._pending_message = [], 0, ""
+        self._update_files_nav()
 
     def _start_load(self, source: Path | bytes, name: str) -> None:
         self._load_token += 1
@@ -370,7 +447,8 @@ class PhotoPage(QWidget):
         self.photo_view.set_image(preview, QSize(image.shape[1], image.shape[0]))
         self.photo_view.set_boxes([])
         self.photo_view.set_region(None)
-        self.show_message("")
+        self.show_message(self._pending_message)
+        self._pending_message = ""
         self.status.setText(f"{name} · {image.shape[1]}×{image.shape[0]} pixels{self._note}")
         self._note = ""
         self.process_now()

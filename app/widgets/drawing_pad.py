@@ -71,6 +71,7 @@ class DrawingPad(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip("Draw a character with the mouse or a pen")
         self.undo_stack = QUndoStack(self)
         self._strokes: list[Stroke] = []
@@ -140,6 +141,7 @@ class DrawingPad(QWidget):
             self.stroke_finished.emit()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus(Qt.FocusReason.MouseFocusReason)  # drawing here means the pad's keys are wanted
         if event.button() == Qt.MouseButton.LeftButton:
             self.begin_stroke(event.position())
         event.accept()
@@ -182,6 +184,10 @@ class DrawingPad(QWidget):
         points = [QPointF(x, y) for x, y in coords]
         pressures = [p for _, _, p in stroke.points]
         width = max(stroke.width * side, 1.0)
+        if stroke.eraser:
+            # An antialiased eraser as wide as the pen leaves the ink's soft edge behind as a faint
+            # line; one device pixel more on each side covers it.
+            width += 2.0
         pen = QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
         if len(points) == 1:
             pen.setWidthF(width * pressures[0])

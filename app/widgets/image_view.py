@@ -13,9 +13,11 @@ from app.imaging import to_qimage
 class ImageView(QWidget):
     clicked = Signal()
 
-    def __init__(self, title: str = "", smooth: bool = False, minimum: int = 84, parent: QWidget | None = None):
+    def __init__(self, title: str = "", smooth: bool = False, minimum: int = 84, parent: QWidget | None = None,
+                 empty_text: str = ""):
         super().__init__(parent)
         self.title = title
+        self.empty_text = empty_text
         self.smooth = smooth
         self.image = QImage()
         self.array: np.ndarray | None = None
@@ -38,11 +40,16 @@ class ImageView(QWidget):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Base))
         if self.image.isNull():
-            painter.setPen(QColor(140, 140, 140))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "—")
+            # Empty: a recessed frame with a short word, not a white box with a stray dash.
+            painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window).darker(108))
+            painter.setPen(QColor(128, 128, 128))
+            painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+            if self.empty_text:
+                painter.drawText(self.rect().adjusted(4, 4, -4, -4),
+                                 Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.empty_text)
         else:
+            painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Base))
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
             painter.drawImage(self.image_rect(), self.image)
         painter.end()

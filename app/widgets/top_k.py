@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 
@@ -58,12 +58,45 @@ class ProbabilityBars(QWidget):
         painter.end()
 
 
+class _BestGuess(QLabel):
+    """The best guess, large. With no guess it keeps its height and shows a faint dotted box where
+    the character will go (a large "–" in a bold 64-pt font read as a black bar)."""
+
+    def __init__(self):
+        super().__init__()
+        self.guess = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def set_guess(self, char: str) -> None:
+        self.guess = char
+        self.setText(char)
+        self.setAccessibleName(f"Best guess {char}" if char else "No guess yet")
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:  # pages enlarge the font: keep one height for both states
+            self.setFixedHeight(QFontMetrics(self.font()).height())
+
+    def paintEvent(self, event) -> None:
+        if self.guess:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        side = min(self.height() * 0.7, self.width() * 0.8)
+        box = QRectF((self.width() - side * 0.7) / 2, (self.height() - side) / 2, side * 0.7, side)
+        colour = self.palette().color(QPalette.ColorRole.Mid)
+        painter.setPen(QPen(colour, 1.5, Qt.PenStyle.DashLine))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.drawRoundedRect(box, 6, 6)
+        painter.end()
+
+
 class TopKView(QWidget):
     """The best guess as a large character with its probability, above the bars."""
 
     def __init__(self, rows: int = 5, parent: QWidget | None = None):
         super().__init__(parent)
-        self.best = QLabel("–")
+        self.best = _BestGuess()
         self.best.setObjectName("bestGuess")
         self.best.setAlignment(Qt.AlignmentFlag.AlignCenter)
         font = QFont(self.font())
@@ -83,14 +116,15 @@ class TopKView(QWidget):
 
     def show_prediction(self, top: tuple[tuple[str, float], ...]) -> None:
         char, probability = top[0]
-        self.best.setText(char)
+        self.best.set_guess(char)
         self.caption.setText(f"{probability:.1%} sure")
         self.bars.set_entries(top)
 
     def show_hint(self, text: str) -> None:
-        self.best.setText("–")
+        self.best.set_guess("")
         self.caption.setText(text)
         self.bars.set_entries(())
 
     def text(self) -> str:
-        return self.best.text()
+        """The best guess on screen; "" while there is none."""
+        return self.best.guess
