@@ -146,10 +146,6 @@ def read_bundle(path: Path | str, shipped: bool = False) -> ModelBundle:
     return ModelBundle(path, meta, shipped)
 
 
-def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_model: bytes | None = None,
-                 activations: tuple[bytes, dict[str, Any]] | None = None) -> Path:
-    """Write atomically: an interrupted save leaves any earlier file at `path` intact.
-    `activations`: the layer-view network and its description (ACTIVATIONS_NAME)."""
 def meta_problem(meta: Any) -> str | None:
     """Why a bundle's metadata cannot be used (wrong types, bad classes, a newer format), or None."""
     if not isinstance(meta, dict):
@@ -174,8 +170,10 @@ def meta_problem(meta: Any) -> str | None:
     return None
 
 
-def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_model: bytes | None = None) -> Path:
-    """Write atomically: an interrupted save leaves any earlier file at `path` intact."""
+def write_bundle(path: Path | str, meta: dict[str, Any], tflite: bytes, keras_model: bytes | None = None,
+                 activations: tuple[bytes, dict[str, Any]] | None = None) -> Path:
+    """Write atomically: an interrupted save leaves any earlier file at `path` intact.
+    `activations`: the layer-view network and its description (ACTIVATIONS_NAME)."""
     path = Path(path)
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
