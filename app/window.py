@@ -212,9 +212,21 @@ class MainWindow(QMainWindow):
         self.notice_label = QLabel()
         self.notice_label.setObjectName("startupNotice")
         self.notice_label.hide()
+        self.training_label = ElidedLabel("", minimum_chars=12)  # a run on the Train page, seen from every page
+        self.training_label.setObjectName("trainingStatus")
+        self.training_label.hide()
+        if hasattr(self, "train_page"):
+            self.train_page.activity.connect(self._on_training_activity)
+        self.statusBar().addPermanentWidget(self.training_label)
         self.statusBar().addPermanentWidget(self.notice_label)
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.device_label)
+
+    @Slot(str)
+    def _on_training_activity(self, text: str) -> None:
+        self.training_label.setText(text)
+        self.training_label.setToolTip(f"{text} (Train page)" if text else "")
+        self.training_label.setVisible(bool(text))
 
     @Slot()
     def _update_notices(self) -> None:

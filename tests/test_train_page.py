@@ -201,6 +201,7 @@ def test_train_stop_resume_evaluate_save_and_use(qtbot, main_window, digits_csv,
         qtbot.mouseClick(page.use_button, Qt.MouseButton.LeftButton)
     assert window.draw_page.recognizer.name == "my digits"
     assert window.model_picker.currentText() == "my digits  (yours)"
+    assert "active model now" in page.save_status.text() and "makes it active" not in page.save_status.text()
     window.tabs.setCurrentWidget(window.draw_page)
     draw = window.draw_page
     with qtbot.waitSignal(draw.prediction_shown, check_params_cb=lambda p: not p.empty, timeout=10000) as predicted:
@@ -351,3 +352,40 @@ window.close()
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     assert "heavy: []" in result.stdout
+
+
+def test_a_run_stopped_inside_its_first_epoch_offers_nothing_to_save(qtbot, main_window, digits_csv):
+    """Stopped after a few batches of epoch 1: no empty matrix passed off as a result, no
+    "No misclassified samples" (which reads as perfect), and no Save of a model of nothing."""
+    page, _ = open_train_page(qtbot, main_window, digits_csv)
+    set_up_quick_run(page, epochs=3)
+    page.batch_spin.setValue(2)  # many steps in an epoch: time to stop inside it
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(page.run.batch, check_params_cb=lambda progress: progress.epoch == 1 and progress.batch >= 3, timeout=90000):
+        pass
+    qtbot.mouseClick(page.stop_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(page.run_finished, timeout=60000) as stopped:
+        pass
+    result = stopped.args[0].result
+    if result.history:
+        pytest.skip("the worker finished epoch 1 before the stop arrived")
+    assert "not evaluated" in page.summary_label.text() and "no model to save" in page.summary_label.text()
+    assert page.result_view.gallery.empty_text == "Nothing was evaluated."
+    qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=5000)
+    assert not page.save_button.isEnabled() and not page.use_button.isEnabled()
+    assert "nothing to save" in page.save_panel.save_status.text()
+
+
+def test_a_running_training_shows_in_the_status_bar_on_every_page(qtbot, main_window, digits_csv):
+    page, _ = open_train_page(qtbot, main_window, digits_csv)
+    set_up_quick_run(page, epochs=2)
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(page.run.batch, timeout=90000):
+        pass
+    main_window.tabs.setCurrentWidget(main_window.draw_page)
+    label = main_window.training_label
+    qtbot.waitUntil(lambda: label.isVisible() and label.text().startswith("Training: epoch "), timeout=10000)
+    assert "ETA" in label.text()
+    with qtbot.waitSignal(page.run_finished, timeout=120000):
+        pass
+    assert not label.isVisible()

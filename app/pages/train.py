@@ -37,6 +37,7 @@ from app.pages.train_panels.data_source import (  # noqa: F401 - re-exported nam
     set_tone,
 )
 from app.pages.train_panels.run_settings import RunSettingsPanel
+from app.pages.train_panels.run_view import duration
 from app.pages.train_panels.save_panel import SavePanel, model_name_problem, save_model  # noqa: F401
 from app.training_worker import TrainingOutcome, TrainingRun
 from lenet_core.training import BatchProgress, EpochResult, StartInfo, TrainConfig, TrainingStopped, TrainResult
@@ -53,6 +54,7 @@ class TrainPage(QWidget):
     run_failed = Signal(str)
     model_saved = Signal(str)  # the path
     download_finished = Signal(bool)  # True when the data set is ready to use
+    activity = Signal(str)  # a short line on the run for the status bar, "" when none runs
 
     def __init__(self, window: QWidget | None = None):
         super().__init__(window)
@@ -297,6 +299,8 @@ class TrainPage(QWidget):
     @Slot(object)
     def _on_batch(self, progress: BatchProgress) -> None:
         self.run_view.show_batch(progress, self.run is not None and self.run.stop_requested)
+        self.activity.emit(f"Training: epoch {progress.epoch}/{progress.epochs} · {progress.fraction:.0%} · "
+                           f"ETA {duration(progress.eta_s)}")
 
     @Slot(object)
     def _on_epoch(self, result: EpochResult) -> None:
@@ -312,6 +316,7 @@ class TrainPage(QWidget):
         result = outcome.result
         self.result, self.last_outcome = result, outcome
         self.run_view.show_finished(result, outcome.batches_after_stop, outcome.stop_latency_s)
+        self.activity.emit("")
         self.save_panel.set_result(result, self._default_name(result))
         self._show_result(result)
         self.tabs.setCurrentWidget(self.result_tab)
@@ -324,6 +329,7 @@ class TrainPage(QWidget):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        self.activity.emit("")
         if isinstance(self.run.error, TrainingStopped):  # Stop pressed before the first batch
             self.run_view.show_failed(f"Stopped before training began ({message}).", message)
             self._say("Stopped before the first batch: nothing to evaluate or save.", None)

@@ -22,6 +22,7 @@ class SampleGrid(QWidget):
     def __init__(self, empty_text: str = "—", parent: QWidget | None = None):
         super().__init__(parent)
         self.empty_text = empty_text
+        self.default_empty_text = empty_text
         self.captions: list[str] = []
         self.tooltips: list[str] = []
         self._images: list[QImage] = []
@@ -29,14 +30,18 @@ class SampleGrid(QWidget):
         self.setMouseTracking(True)
 
     def set_samples(self, images: np.ndarray, captions: list[str], tooltips: list[str] | None = None) -> None:
+        self.empty_text = self.default_empty_text
         self._images = [to_qimage(image) for image in images]
         self.captions = list(captions)
         self.tooltips = list(tooltips) if tooltips is not None else list(captions)
         self.updateGeometry()
         self.update()
 
-    def clear(self) -> None:
+    def clear(self, empty_text: str | None = None) -> None:
+        """No samples; `empty_text` says why, in place of the usual words for none."""
         self.set_samples(np.zeros((0, 28, 28), np.uint8), [])
+        if empty_text is not None:
+            self.empty_text = empty_text
 
     def count(self) -> int:
         return len(self._images)

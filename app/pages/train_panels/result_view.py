@@ -78,9 +78,11 @@ class ResultView(QWidget):
                    if result.partial else "")
         evaluation = result.evaluation
         if evaluation is None:
-            self.summary_label.setText(f"{partial}Stopped before the first epoch ended: nothing to evaluate yet.")
+            self.summary_label.setText(f"{partial}Stopped before the first epoch ended: the network was not evaluated, "
+                                       "and there is no model to save.")
             self.confusion.clear()
-            self.gallery.clear()
+            self.gallery.clear("Nothing was evaluated.")  # not "No misclassified samples", which reads as perfect
+            self.gallery_label.setText("")
             return
         self.summary_label.setText(
             f"{partial}Test accuracy <b>{evaluation.accuracy:.2%}</b> · weighted F1 <b>{evaluation.weighted_f1:.4f}</b> · "

@@ -79,9 +79,13 @@ class SavePanel(QWidget):
         return self._save_task
 
     def set_result(self, result: TrainResult | None, name: str = "") -> None:
-        self.result = result
         self.saved_path = None
         self.say("", None)
+        if result is not None and not result.history:  # stopped before one epoch ended: a model of nothing
+            self.result = None
+            self.say("Stopped before the first epoch ended: nothing to save. Start again and let at least one epoch finish.", None)
+            return
+        self.result = result
         if result is not None:
             self.name_edit.setText(name)
 
@@ -119,6 +123,7 @@ class SavePanel(QWidget):
             models_manager.refresh()
         partial = " (marked as a partial run)" if self.result is not None and self.result.partial else ""
         self.say(f"Saved as {self.saved_path.stem}{partial}: it is in the model picker. “Use now” makes it active.", "ok")
+        self._saved_note = f"Saved as {self.saved_path.stem}{partial}: it is in the model picker"
         self.busy_changed.emit()
         self.saved.emit(str(path))
 
@@ -133,7 +138,15 @@ class SavePanel(QWidget):
     def use_saved_model(self) -> None:
         models_manager = getattr(self.main_window, "models", None)
         if self.saved_path is not None and models_manager is not None:
+            if not getattr(self, "_following_models", False):
+                models_manager.model_changed.connect(self._on_model_changed)
+                self._following_models = True
             models_manager.activate(str(self.saved_path))
+
+    @Slot(object)
+    def _on_model_changed(self, recognizer) -> None:
+        if self.saved_path is not None and Path(recognizer.bundle.path) == self.saved_path:
+            self.say(f"{self._saved_note}, and it is the active model now.", "ok")
 
     def say(self, text: str, tone: str | None) -> None:
         self.save_status.setText(text)
