@@ -156,3 +156,19 @@ def test_no_horizontal_scrollbar_on_the_draw_page_at_minimum_size(qtbot, main_wi
     qtbot.wait(100)
     bars = [bar for bar in window.draw_page.findChildren(QScrollBar) if bar.isVisible() and bar.orientation() == Qt.Orientation.Horizontal]
     assert not bars
+
+
+def test_start_and_stop_stay_put_while_messages_change(qtbot, main_window):
+    """Long device or data messages wrap inside their own room: the Train page's Start and Stop
+    buttons do not move, and the Train page does not make the window wider than the others."""
+    window = main_window
+    window.tabs.setCurrentWidget(window.train_page)
+    qtbot.wait(50)
+    page = window.train_page
+    before = page.start_button.mapTo(page, page.start_button.rect().topLeft())
+    page.settings_panel.device_label.setText("GPU: a very long device name " * 6)
+    page.data_panel.data_status.setText("a long message about the data set that wraps over several lines " * 4)
+    qtbot.wait(50)
+    assert page.start_button.mapTo(page, page.start_button.rect().topLeft()) == before
+    assert page.minimumSizeHint().width() <= window.draw_page.minimumSizeHint().width() + 200
+    assert window.minimumSizeHint().width() <= 729, "no wider than the window's minimum before"

@@ -33,6 +33,7 @@ class ConfusionMatrixView(QWidget):
         self.plot.addItem(self.image)
         self.readout = QLabel("Hover over a cell: true → predicted, count")
         self.readout.setObjectName("confusionReadout")
+        self.readout.setWordWrap(True)  # a narrow window wraps it instead of growing
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot, 1)

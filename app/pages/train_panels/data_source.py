@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.training_worker import describe_error
+from app.widgets.elided_label import FixedLinesLabel
 from app.widgets.sample_grid import SampleGrid
 from app.workers import Task, TaskState, run_task
 from lenet_core import download
@@ -164,8 +165,7 @@ class DataSourcePanel(QGroupBox):
         self.split_combo = QComboBox()
         self.split_combo.setToolTip("Which split of the source to train on (its parts and sizes)")
         self.split_combo.activated.connect(self._on_split_picked)
-        self.data_status = QLabel("No data chosen.")
-        self.data_status.setWordWrap(True)
+        self.data_status = FixedLinesLabel("No data chosen.", lines=3)  # Start/Stop below stay put
         self.download_button = QPushButton("Download EMNIST (535 MB)…")
         self.download_button.setToolTip(f"From NIST: {download.EMNIST_URL}")
         self.download_button.clicked.connect(self.start_download)

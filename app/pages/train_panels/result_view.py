@@ -35,6 +35,7 @@ class ResultView(QWidget):
         self.gallery = SampleGrid("No misclassified samples.")
         self.gallery.clicked.connect(self.show_sample)
         self.gallery_label = QLabel("Misclassified test samples (true → predicted):")
+        self.gallery_label.setWordWrap(True)
         self.all_button = QToolButton(text="Show all misclassified")
         self.all_button.clicked.connect(self.show_all_misclassified)
         self.all_button.setVisible(False)

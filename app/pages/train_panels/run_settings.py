@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import value
+from app.widgets.elided_label import FixedLinesLabel
 from lenet_core import models
 
 
@@ -73,10 +74,8 @@ class RunSettingsPanel(QGroupBox):
         self.max_samples_spin = QSpinBox(minimum=0, maximum=10_000_000, singleStep=1000)
         self.max_samples_spin.setSpecialValueText("all")
         self.max_samples_spin.setToolTip("Train on a random subset, for a quick run")
-        self.device_label = QLabel("probing…")
+        self.device_label = FixedLinesLabel("probing…", lines=2)  # Start/Stop below stay put
         self.device_label.setObjectName("trainDevice")
-        self.device_label.setWordWrap(True)
-        self.device_label.setToolTip("Where training runs (recognition always runs on LiteRT)")
         self.form = QFormLayout(self)
         self.form.addRow("Start from", self.base_combo)
         self.form.addRow("Architecture", self.architecture_combo)
