@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 from conftest import ROOT, TEST_DATA
 from hostile_files import (
-    Reads,
     Refused,
     bundle_bytes,
     digits_images,
@@ -806,7 +805,6 @@ def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess:
 def test_cli_predict_refuses_each_hostile_file_in_one_line_and_answers_the_good_one(tmp_path):
     import cv2
     from conftest import glyph
-
     from hostile_files import png_header_only
 
     good = tmp_path / "seven.png"

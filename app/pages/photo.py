@@ -38,8 +38,7 @@ from app.widgets.pipeline_strip import PipelineStrip, thumbnail, thumbnails
 from app.widgets.reading_view import ReadingArea, ReadingView
 from app.widgets.top_k import TopKView
 from app.workers import LatestOnly, run_task
-from lenet_core import preprocess
-from lenet_core import formats
+from lenet_core import formats, preprocess
 from lenet_core.imageio import ImageReadError, read_image
 from lenet_core.inference import Reading, Recognizer
 from lenet_core.preprocess import PipelineOptions, Stage
