@@ -22,19 +22,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets.charset_picker import CharsetPicker
 from app.widgets.drawing_pad import DrawingPad
 from app.widgets.image_view import ImageView
 from app.widgets.top_k import TopKView
 from app.workers import LatestOnly
 from lenet_core import preprocess
+from lenet_core.charset import CharsetError
 from lenet_core.inference import Prediction, Recognizer
 
 THROTTLE_MS = 30  # at most ~33 predictions a second while drawing
 TOP_K = 5
 
 
-def _recognise(recognizer: Recognizer, image) -> Prediction:
-    return recognizer.recognise(image, preprocess.DRAWING, TOP_K)
+def _recognise(recognizer: Recognizer, image, charset: str | None = None) -> Prediction:
+    return recognizer.recognise(image, preprocess.DRAWING, TOP_K, charset=charset)
 
 
 class DrawPage(QWidget):
@@ -68,6 +70,11 @@ class DrawPage(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.pad, 1)
         left.addLayout(self.controls)
+        charset_row = QHBoxLayout()  # under the pen's controls: the page keeps its minimum size
+        charset_row.addWidget(QLabel("Characters"))
+        charset_row.addWidget(self.charset_picker)
+        charset_row.addStretch(1)
+        left.addLayout(charset_row)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addLayout(side, 2)
@@ -114,6 +121,8 @@ class DrawPage(QWidget):
         self.style_combo.addItem("Dark ink on light", "dark-on-light")
         self.style_combo.currentIndexChanged.connect(lambda _: self.pad.set_style(self.style_combo.currentData()))
         self.style_combo.setToolTip("Either way: the pipeline normalises the ink")
+        self.charset_picker = CharsetPicker()
+        self.charset_picker.changed.connect(self.predict_now)
 
         self.controls.addWidget(QLabel("Width"))
         self.controls.addWidget(self.width_slider, 1)
@@ -145,7 +154,8 @@ class DrawPage(QWidget):
         if self.recognizer is None:
             self.top_k.show_hint("Loading the model…")
             return
-        self.worker.submit((self._sequence, self.recognizer), _recognise, self.recognizer, self.pad.render_image())
+        self.worker.submit((self._sequence, self.recognizer), _recognise, self.recognizer, self.pad.render_image(),
+                           self.charset_picker.value())
 
     @Slot(object, object)
     def _on_prediction(self, token, value) -> None:
@@ -153,6 +163,9 @@ class DrawPage(QWidget):
         if sequence < self._shown or recognizer is not self.recognizer:
             return  # an answer to an older drawing or an older model
         self._shown = sequence
+        if isinstance(value, CharsetError):
+            self.top_k.show_hint(f"Characters: {value}.")
+            return
         if isinstance(value, Exception):
             self.top_k.show_hint(f"Could not recognise: {value}")
             return
