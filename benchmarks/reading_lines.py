@@ -132,19 +132,21 @@ def tune(recognizer: Recognizer, count: int, rounds: int = 1) -> None:
     score = recognizer.probabilities  # the search scores candidates without averaging, as Recognizer.read does
     drafts = []
     for n, layout in enumerate(LAYOUTS):
-        drafts += [(reader.draft(image, score, recognizer.classes, allowed=allowed), truth)
+        drafts += [(reader.draft(image, score, recognizer.classes, allowed=allowed), truth, 2.0 if layout == "separated" else 1.0)
                    for image, truth in make_lines(glyphs, layout, count, 6, 100 + n)]
+    total = sum(weight for _, _, weight in drafts)
 
     def objective(weights) -> tuple[float, float, float]:
-        exact = right = 0
-        for made, truth in drafts:
+        """Exact lines + count right, separated lines counted twice (they must not get worse)."""
+        exact = right = 0.0
+        for made, truth, weight in drafts:
             reading = reader.search(made, recognizer.classes, context=False, weights=weights)
             got = "".join(recognizer.classes[int(np.argmax(c.probabilities))] for c in reading.characters)
-            exact += got == truth
-            right += len(got) == len(truth)
-        return (exact + right) / len(drafts), exact / len(drafts), right / len(drafts)
+            exact += weight * (got == truth)
+            right += weight * (len(got) == len(truth))
+        return (exact + right) / total, exact / total, right / total
 
-    grid = {"character": (-1.0, -0.5, 0.0, 0.5, 1.0, 2.0), "whole": (0.0, 0.5, 1.0, 2.0, 3.0), "seam": (0.0, 0.3, 0.6, 1.2, 2.0),
+    grid = {"narrow_cut": (0.0, 2.0, 4.0, 8.0, 16.0), "narrow_width": (0.9, 1.1, 1.3, 1.6, 2.0), "character": (0.0, 0.5, 1.0, 2.0, 3.0), "whole": (0.5, 1.0, 2.0, 3.0), "seam": (0.0, 0.3, 0.6, 1.2, 2.0),
             "close_split": (0.0, 1.0, 2.0, 4.0, 8.0), "merged_gap": (0.0, 1.0, 2.0, 5.0, 10.0), "wide": (0.0, 1.0, 3.0, 10.0), "wide_factor": (1.0, 1.3, 1.6, 2.0), "low": (0.0, 1.0, 3.0)}
     weights = reader.WEIGHTS
     best = objective(weights)

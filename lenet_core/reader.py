@@ -23,10 +23,10 @@ from lenet_core.preprocess import PipelineOptions, PipelineResult, Stage
 
 Box = segment.Box
 
-MAX_ATOMS = 4  # a candidate character is at most this many neighbouring atoms
+MAX_ATOMS = 5  # a candidate character is at most this many neighbouring atoms
 MAX_WIDTH = 1.8  # ...and no wider than this many line heights (W, M and their neighbours)
 CUT_MIN_WIDTH = 0.45  # a blob at least this many line heights wide may hold touching characters
-CUT_SPACING = 0.12  # candidate cuts at least this many line heights apart
+CUT_SPACING = 0.08  # candidate cuts at least this many line heights apart
 SEAM_REACH = 0.12  # a seam may wander this many line heights left or right of its column
 N_BEST = 4  # paths kept per node: the second-best reading comes from them
 CLASSES_PER_EDGE = 3  # each candidate enters the graph as its best few classes
@@ -39,12 +39,14 @@ class Weights:
 
     character: float = 2.0  # bonus per character: without it, paths with fewer characters win
     seam: float = 0.0  # cost of cutting through touching ink, per stroke crossed
-    close_split: float = 6.0  # cost of a boundary between separate pieces closer than `close_gap`
+    close_split: float = 8.0  # cost of a boundary between separate pieces closer than `close_gap`
     close_gap: float = 0.12  # (line heights) pieces this close (or overlapping) are likely one character
-    merged_gap: float = 10.0  # cost per line height of gap inside one candidate character
+    merged_gap: float = 1.0  # cost per line height of gap inside one candidate character
     low: float = 3.0  # cost of a candidate much lower than the line (a bar, a tick, a fragment)
     wide: float = 3.0  # cost of a candidate far wider than its class usually is
     whole: float = 2.0  # weight of log P(one whole character) from CHARACTER_MODEL
+    narrow_cut: float = 4.0  # cost per line height by which a cut blob is narrower than `narrow_width`
+    narrow_width: float = 1.3
     wide_factor: float = 1.0  # a candidate wider than this × its class's usual width/height costs `wide`·log²
 
 
@@ -82,6 +84,7 @@ class Boundary:
     gap: float = 0.0  # gaps: empty columns between the atoms, in line heights (< 0: they overlap)
     seam: np.ndarray | None = None  # seams: x of the cut for each row y0..y0+len-1 of the cleaned image
     y0: int = 0
+    blob_width: float = 0.0  # seams: the width of the blob it cuts, in line heights
 
     @property
     def word_break(self) -> bool:
@@ -123,7 +126,7 @@ def over_segment(cleaned: np.ndarray, labels: np.ndarray, blobs: Sequence[tuple[
             _, strokes, seams = pieces[current[2][0]]
             seam = seams[previous[2][1]]
             boundaries.append(Boundary("seam", strokes=strokes[previous[2][1]], seam=seam,
-                                       y0=blobs[current[2][0]][0][1]))
+                                       y0=blobs[current[2][0]][0][1], blob_width=blobs[current[2][0]][0][2] / height))
         else:
             boundaries.append(Boundary("gap", gap=float(current[1].box[0] - right) / height))
     return LineGraph(atoms, tuple(boundaries), height)
@@ -173,7 +176,7 @@ def _cut_columns(mask: np.ndarray, height: float, stroke: float) -> list[int]:
     lower than the highest point within two CUT_SPACINGs on each side by half a stroke (profile)
     or a tenth of the height (contours). Cuts are at least CUT_SPACING apart."""
     rows, width = mask.shape
-    margin = max(2, int(min(0.15 * height, 0.25 * width)))
+    margin = max(2, int(min(0.06 * height, 0.25 * width)))
     if width - 2 * margin < 1:
         return []
     profile = np.convolve(mask.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
@@ -182,7 +185,7 @@ def _cut_columns(mask: np.ndarray, height: float, stroke: float) -> list[int]:
     bottom = np.where(has_ink, rows - 1 - mask[::-1].argmax(axis=0), -1).astype(np.float32)
     window = max(2, int(CUT_SPACING * height))
     found: dict[int, float] = {}
-    for signal, depth in ((profile, max(1.0, 0.5 * stroke)), (-top, 0.1 * height), (bottom, 0.1 * height)):
+    for signal, depth in ((profile, max(1.0, 0.3 * stroke)), (-top, 0.08 * height), (bottom, 0.08 * height)):
         padded = np.pad(signal, 2 * window, mode="edge")
         lowest = np.lib.stride_tricks.sliding_window_view(padded[window:-window], 2 * window + 1).min(axis=1)
         left = np.lib.stride_tricks.sliding_window_view(padded, 2 * window + 1).max(axis=1)[: width]  # x-2w .. x
@@ -296,7 +299,7 @@ FEATURES = ("log p best", "log width/H", "log height/H", "|log aspect/class aspe
 # A logistic model of "this candidate is one whole character" over FEATURES, fitted on the
 # candidates of lines by the dev writers (benchmarks/reading_lines.py --fit; labels from where
 # each character was drawn). It is what LeCun et al. trained a garbage class for.
-CHARACTER_MODEL = (np.array([0.628, -0.619, 2.437, -0.435, -9.482, 0.655, -0.882, -1.042, 0.059, 0.156, -1.724, -0.088, -0.123, -0.914]), 2.547)
+CHARACTER_MODEL = (np.array([0.563, -1.100, 2.994, -0.358, -10.937, 0.369, -0.816, -0.975, -0.125, 0.344, -2.191, 0.526, -0.142, -0.602]), 2.108)
 
 
 def candidate_features(graph: LineGraph, found: Sequence[Candidate], probabilities: np.ndarray, classes: Sequence[str]) -> np.ndarray:
@@ -359,8 +362,8 @@ def edge_scores(graph: LineGraph, found: Sequence[Candidate], probabilities: np.
 def boundary_cost(boundary: Boundary, weights: Weights = WEIGHTS) -> float:
     """What a character boundary here costs: cutting through ink, or splitting pieces that lie
     closer together than characters usually do."""
-    if boundary.kind == "seam":
-        return weights.seam * boundary.strokes
+    if boundary.kind == "seam":  # a blob hardly wider than one character is seldom two
+        return weights.seam * boundary.strokes + weights.narrow_cut * max(0.0, weights.narrow_width - boundary.blob_width)
     closeness = weights.close_gap - max(boundary.gap, -0.3)
     return weights.close_split * max(0.0, closeness) / weights.close_gap if weights.close_gap > 0 else 0.0
 

@@ -144,7 +144,7 @@ class PhotoPage(QWidget):
         self.text_view.setReadOnly(True)  # selectable and copyable, not editable
         self.text_view.setPlaceholderText("The text read appears here, to select and copy.")
         self.text_view.setAccessibleName("Text read")
-        self.text_view.setMaximumHeight(72)
+        self.text_view.setMaximumHeight(56)
         self.copy_action = QAction("Copy Text", self, shortcut=QKeySequence.StandardKey.Copy)
         self.copy_action.setToolTip("Copy the text read, with its spaces and line breaks (Ctrl+C)")
         self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -254,13 +254,16 @@ class PhotoPage(QWidget):
         for widget in (self.open_button, self.paste_button, _separator(), self.camera, _separator(), self.whole_button):
             top.addWidget(widget)
         top.addStretch(1)
-        top.addWidget(QLabel("Characters"))
-        top.addWidget(self.charset_picker)
         top.addWidget(QLabel("Read as"))
         top.addWidget(self.split_picker)
 
         side = QVBoxLayout()
-        side.addWidget(_heading("Read"))
+        heading = QHBoxLayout()
+        heading.addWidget(_heading("Read"))
+        heading.addStretch(1)
+        heading.addWidget(QLabel("Characters"))
+        heading.addWidget(self.charset_picker)
+        side.addLayout(heading)
         side.addWidget(ReadingArea(self.reading_view))  # many characters scroll, not stretch the page
         text_row = QHBoxLayout()
         text_row.addWidget(self.text_view, 1)
