@@ -39,14 +39,14 @@ class Weights:
 
     character: float = 2.0  # bonus per character: without it, paths with fewer characters win
     seam: float = 0.0  # cost of cutting through touching ink, per stroke crossed
-    close_split: float = 8.0  # cost of a boundary between separate pieces closer than `close_gap`
+    close_split: float = 4.0  # cost of a boundary between separate pieces closer than `close_gap`
     close_gap: float = 0.12  # (line heights) pieces this close (or overlapping) are likely one character
-    merged_gap: float = 1.0  # cost per line height of gap inside one candidate character
+    merged_gap: float = 10.0  # cost per line height of gap inside one candidate character
     low: float = 3.0  # cost of a candidate much lower than the line (a bar, a tick, a fragment)
-    wide: float = 3.0  # cost of a candidate far wider than its class usually is
-    whole: float = 2.0  # weight of log P(one whole character) from CHARACTER_MODEL
+    wide: float = 10.0  # cost of a candidate far wider than its class usually is
+    whole: float = 1.0  # weight of log P(one whole character) from CHARACTER_MODEL
     narrow_cut: float = 4.0  # cost per line height by which a cut blob is narrower than `narrow_width`
-    narrow_width: float = 1.3
+    narrow_width: float = 2.0
     wide_factor: float = 1.0  # a candidate wider than this × its class's usual width/height costs `wide`·log²
 
 
