@@ -353,8 +353,9 @@ def edge_scores(graph: LineGraph, found: Sequence[Candidate], probabilities: np.
         shape -= weights.merged_gap * sum(max(0.0, b.gap) for b in inside if b.kind == "gap")
         order = np.argsort(row)[::-1][:CLASSES_PER_EDGE]
         aspect = w / max(h, 1.0)
-        # Much wider than its class usually is: "VV" for a W is fine, a W for "VV" costs.
-        wide = weights.wide * np.maximum(0.0, np.log(aspect / (weights.wide_factor * aspects[order]))) ** 2
+        # Much wider than its class usually is: "VV" for a W is fine, a W for "VV" costs; less so
+        # where the network is sure of the class (a 7 written wide is still a 7).
+        wide = weights.wide * np.maximum(0.0, np.log(aspect / (weights.wide_factor * aspects[order]))) ** 2 * (1.0 - row[order])
         scores.append([(int(c), float(np.log(max(row[c], 1e-7)) + shape - wide[n])) for n, c in enumerate(order)])
     return scores
 
