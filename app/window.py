@@ -447,12 +447,18 @@ class MainWindow(QMainWindow):
         if index >= 0:
             self.draw_page.style_combo.setCurrentIndex(index)
         self.draw_page.width_slider.setValue(value(self.settings, "draw/pen_width", 16, int))
+        self.draw_page.charset_picker.set_setting(value(self.settings, "draw/charset", "all", str))
+        if hasattr(self, "photo_page"):
+            self.photo_page.charset_picker.set_setting(value(self.settings, "photo/charset", "all", str))
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/tab", self.tabs.currentIndex())
         self.settings.setValue("draw/style", self.draw_page.style_combo.currentData())
         self.settings.setValue("draw/pen_width", self.draw_page.width_slider.value())
+        self.settings.setValue("draw/charset", self.draw_page.charset_picker.setting())
+        if hasattr(self, "photo_page"):
+            self.settings.setValue("photo/charset", self.photo_page.charset_picker.setting())
         self.settings.sync()
 
     def closeEvent(self, event) -> None:

@@ -58,6 +58,14 @@ def _each_image(args, handle) -> int:
     except (BundleError, ValueError) as error:
         _error(str(error))
         return EXIT_ERROR
+    if getattr(args, "charset", None) is not None:
+        from lenet_core import charset
+
+        try:
+            charset.mask(args.charset, recognizer.classes)
+        except charset.CharsetError as error:
+            _error(f"--charset: {error}")
+            return EXIT_USAGE
     failures = 0
     options = _options(args)
     for path in args.images:
@@ -79,7 +87,7 @@ def _top(pairs) -> list[dict]:
 def cmd_predict(args) -> int:
     def predict(recognizer, path, image, options) -> None:
         started = time.perf_counter()
-        prediction = recognizer.recognise(image, options, args.top)
+        prediction = recognizer.recognise(image, options, args.top, charset=args.charset)
         elapsed_ms = (time.perf_counter() - started) * 1000
         if args.json:
             record = {"path": str(path), "model": recognizer.name, "empty": prediction.empty, "top": _top(prediction.top), "ms": round(elapsed_ms, 2)}
@@ -98,7 +106,8 @@ def cmd_read(args) -> int:
 
     def read(recognizer, path, image, options) -> None:
         started = time.perf_counter()
-        reading = recognizer.read(image, options, args.top, region=args.region, split=not args.one)
+        reading = recognizer.read(image, options, args.top, region=args.region, split=not args.one, charset=args.charset,
+                                  search=not args.components)
         elapsed_ms = (time.perf_counter() - started) * 1000
         if args.json:
             record = {
@@ -107,9 +116,11 @@ def cmd_read(args) -> int:
                 "text": reading.text,
                 "size": [int(image.shape[1]), int(image.shape[0])],
                 "characters": [
-                    {"box": list(character.box), "line": character.line, "top": _top(character.top)}
+                    {"char": character.char, "box": list(character.box), "line": character.line, "word": character.word,
+                     "top": _top(character.top)}
                     for character in reading.characters
                 ],
+                "alternative": reading.alternative,
                 "left_out": reading.segmentation.left_out,
                 "ms": round(elapsed_ms, 2),
             }
@@ -345,6 +356,10 @@ def cmd_models(args) -> int:
     return EXIT_OK
 
 
+CHARSET_HELP = ("characters the answer may hold: all, digits, letters, upper, lower, or a string of them "
+                "such as 0123456789ABCDEF (default all)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from lenet_core import __version__
 
@@ -359,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
     predict.add_argument("--drawing", action="store_true", help="clean drawings: skip the photo thresholding")
     predict.add_argument("--invert", choices=("auto", "on", "off"), default="auto", help="ink polarity (default auto)")
+    predict.add_argument("--charset", metavar="SET", help=CHARSET_HELP)
     predict.set_defaults(run=cmd_predict)
 
     read = commands.add_parser("read", help="read every character in each image file (a word, a code, lines of text)")
@@ -368,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--json", action="store_true", help="one JSON object per image: text, boxes, top-k per character")
     read.add_argument("--region", type=_region, metavar="X,Y,W,H", help="read only this part of the image")
     read.add_argument("--one", action="store_true", help="read all the ink as one character")
+    read.add_argument("--charset", metavar="SET", help=CHARSET_HELP)
+    read.add_argument("--components", action="store_true",
+                      help="the old reader: one character per blob of ink, no cuts through touching characters")
     read.add_argument("--drawing", action="store_true", help="clean drawings: skip the photo thresholding")
     read.add_argument("--invert", choices=("auto", "on", "off"), default="auto",
                       help="ink polarity: on = dark ink on light paper, off = light on dark (default auto)")

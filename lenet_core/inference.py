@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lenet_core import charset as charsets
 from lenet_core import preprocess, segment
 from lenet_core.bundle import BundleError, ModelBundle, resolve
 
@@ -57,6 +58,7 @@ class Reading:
 
     characters: tuple[CharacterReading, ...]
     segmentation: segment.Segmentation
+    alternative: str = ""  # the search's second-best reading of the text ("" when none differs)
 
     @property
     def empty(self) -> bool:
@@ -154,23 +156,46 @@ class Recognizer:
         order = np.argsort(probabilities)[::-1][: max(1, k)]
         return tuple((self.classes[i], float(probabilities[i])) for i in order)
 
-    def recognise(self, image: np.ndarray, options: preprocess.PipelineOptions = preprocess.DRAWING, k: int = 5) -> Prediction:
-        """Any image → pipeline → network → top-k; an image without ink gives an empty prediction."""
+    def recognise(self, image: np.ndarray, options: preprocess.PipelineOptions = preprocess.DRAWING, k: int = 5,
+                  charset: str | None = None) -> Prediction:
+        """Any image → pipeline → network → top-k; an image without ink gives an empty prediction.
+
+        `charset` (see `lenet_core.charset.mask`) limits the classes; CharsetError if none fits.
+        """
+        allowed = charsets.mask(charset, self.classes)
         result = preprocess.run(image, options)
         if result.input is None:
             return Prediction((), result)
-        return Prediction(self.top_k(self.probabilities(result.input, self.averaging), k), result)
+        probabilities = charsets.apply(self.probabilities(result.input, self.averaging), allowed)
+        return Prediction(self.top_k(probabilities, k if allowed is None else min(k, int(allowed.sum()))), result)
 
     def read(self, image: np.ndarray, options: preprocess.PipelineOptions = preprocess.PHOTO, k: int = 5,
-             region: segment.Box | None = None, split: bool = True) -> Reading:
+             region: segment.Box | None = None, split: bool = True, charset: str | None = None,
+             search: bool = True, context: bool = True) -> Reading:
         """Every character of an image (or of `region` of it) → pipeline → network → top-k each.
 
+        By recognition (`lenet_core.reader`): candidate cuts and merges scored by the network,
+        the best path per line, `charset` applied and (with `context`) look-alikes following
+        their words. `search=False` is the connected-components reader (one blob, one character);
         `split=False` reads all the ink as one character, as `recognise` does.
         """
+        allowed = charsets.mask(charset, self.classes)
+        if split and search:
+            from lenet_core import reader
+
+            # The search scores every candidate once; the chosen characters get the averaged views.
+            final = (lambda batch: self.probabilities(batch, True)) if self.averaging else None
+            lines = reader.read_lines(image, self.probabilities, self.classes, options, region, allowed, context, final=final)
+            keep = k if allowed is None else min(k, int(allowed.sum()))
+            characters = tuple(
+                CharacterReading(c.character.box, self.top_k(c.probabilities, keep), c.character.pipeline, c.character.line, c.character.word)
+                for c in lines.characters
+            )
+            return Reading(characters, lines.segmentation, lines.alternative)
         found = segment.segment(image, options, region, split)
         if found.empty:
             return Reading((), found)
-        probabilities = self.probabilities(np.stack([character.pipeline.input for character in found.characters]), self.averaging)
+        probabilities = charsets.apply(self.probabilities(np.stack([character.pipeline.input for character in found.characters]), self.averaging), allowed)
         characters = tuple(
             CharacterReading(character.box, self.top_k(row, k), character.pipeline, character.line, character.word)
             for character, row in zip(found.characters, probabilities)

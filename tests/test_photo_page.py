@@ -67,7 +67,7 @@ def test_opening_a_photo_boxes_and_reads_every_character(qtbot, main_window, pag
     assert [box for box, _, _ in page.photo_view.boxes] == [character.box for character in reading.characters]
     assert page.reading_view.text() == reading.text
     assert page.top_k.text() == reading.characters[0].char
-    assert list(page.strip.tiles) == ["original", "gray", "normalised", "cleaned", "cropped", "centred", "input"]
+    assert list(page.strip.tiles) == ["original", "gray", "normalised", "cleaned", "cuts", "cropped", "centred", "input"]
     assert page.strip.tiles["input"].size_label.text() == "28×28"
     height, width = page.image.shape[:2]
     assert page.strip.tiles["original"].size_label.text() == f"{width}×{height}"

@@ -95,3 +95,37 @@ def test_bad_regions(capsys, line_photo):
     assert code == cli.EXIT_ERROR and out == ""
     height, width = read_image(line_photo).shape[:2]
     assert err.strip() == f"lenet-studio: error: {line_photo}: the region 5000,10,50,50 lies outside the {width}×{height} image"
+
+
+def test_json_has_the_chosen_character_words_and_the_second_best_reading(capsys, line_photo):
+    code, out, _ = run(capsys, "--json", line_photo)
+    record = json.loads(out)
+    assert code == 0 and "alternative" in record and isinstance(record["alternative"], str)
+    assert record["alternative"] != record["text"]  # "" or a different reading
+    assert "".join(c["char"] for c in record["characters"]) == record["text"].replace(" ", "").replace("\n", "")
+    assert all(isinstance(c["word"], int) for c in record["characters"])
+
+
+def test_charset_limits_read_and_predict(capsys, line_photo, tmp_path):
+    code, out, _ = run(capsys, "--json", "--charset", "digits", line_photo)
+    record = json.loads(out)
+    assert code == 0 and record["text"].replace(" ", "").isdigit()
+    assert all(top["char"].isdigit() for c in record["characters"] for top in c["top"])
+    seven = tmp_path / "seven.png"
+    cv2.imwrite(str(seven), seven_on_paper())
+    code = cli.main(["predict", "--json", "--charset", "ABC", str(seven)])
+    record = json.loads(capsys.readouterr().out)
+    assert code == 0 and {top["char"] for top in record["top"]} <= set("ABC")
+
+
+@pytest.mark.parametrize("command", ["read", "predict"])
+def test_a_bad_charset_is_one_line(capsys, line_photo, command):
+    code = cli.main([command, "--charset", "#%", str(line_photo)])
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_USAGE and out == ""
+    assert err.count("\n") == 1 and err.startswith("lenet-studio: error: --charset:") and "#%" in err
+
+
+def test_the_old_reader_is_still_there(capsys, line_photo):
+    code, out, _ = run(capsys, "--components", line_photo)
+    assert code == 0 and out == f"{line_photo}: {Recognizer().read(read_image(line_photo), search=False).text}\n"

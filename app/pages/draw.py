@@ -23,20 +23,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets.charset_picker import CharsetPicker
 from app.widgets.drawing_pad import DrawingPad
 from app.widgets.image_view import ImageView
 from app.widgets.network_view import NetworkPanel
 from app.widgets.top_k import TopKView
 from app.workers import LatestOnly
 from lenet_core import preprocess
+from lenet_core.charset import CharsetError
 from lenet_core.inference import Prediction, Recognizer
 
 THROTTLE_MS = 30  # at most ~33 predictions a second while drawing
 TOP_K = 5
 
 
-def _recognise(recognizer: Recognizer, image) -> Prediction:
-    return recognizer.recognise(image, preprocess.DRAWING, TOP_K)
+def _recognise(recognizer: Recognizer, image, charset: str | None = None) -> Prediction:
+    return recognizer.recognise(image, preprocess.DRAWING, TOP_K, charset=charset)
 
 
 class _Column(QWidget):
@@ -102,6 +104,11 @@ class DrawPage(QWidget):
         side_panel.setObjectName("drawSidePanel")
         side = QVBoxLayout(side_panel)
         side.setContentsMargins(0, 0, 0, 0)
+        charset_row = QHBoxLayout()  # what the answer may be: above the answers it filters
+        charset_row.addWidget(QLabel("Characters"))
+        charset_row.addWidget(self.charset_picker)
+        charset_row.addStretch(1)
+        side.addLayout(charset_row)
         side.addWidget(self.top_k)
         side.addSpacing(12)
         side.addWidget(QLabel("What the network sees (28×28):"))
@@ -168,6 +175,8 @@ class DrawPage(QWidget):
         self.style_combo.addItem("Dark ink on light", "dark-on-light")
         self.style_combo.currentIndexChanged.connect(lambda _: self.pad.set_style(self.style_combo.currentData()))
         self.style_combo.setToolTip("Either way: the pipeline normalises the ink")
+        self.charset_picker = CharsetPicker()
+        self.charset_picker.changed.connect(self.predict_now)
 
         self.width_slider.setMinimumWidth(120)  # never the invisible nub of a crowded row
         tools = QHBoxLayout()
@@ -275,7 +284,8 @@ class DrawPage(QWidget):
         if self.recognizer is None:
             self.top_k.show_hint("Loading the model…")
             return
-        self.worker.submit((self._sequence, self.recognizer), _recognise, self.recognizer, self.pad.render_image())
+        self.worker.submit((self._sequence, self.recognizer), _recognise, self.recognizer, self.pad.render_image(),
+                           self.charset_picker.value())
 
     @Slot(object, object)
     def _on_prediction(self, token, value) -> None:
@@ -283,6 +293,9 @@ class DrawPage(QWidget):
         if sequence < self._shown or recognizer is not self.recognizer:
             return  # an answer to an older drawing or an older model
         self._shown = sequence
+        if isinstance(value, CharsetError):
+            self.top_k.show_hint(f"Characters: {value}.")
+            return
         if isinstance(value, Exception):
             self.top_k.show_hint(f"Could not recognise: {value}")
             return

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
     QScrollArea,
     QSizePolicy,
     QSlider,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.imaging import from_qimage, to_qimage
 from app.widgets.camera_controls import CameraControls
+from app.widgets.charset_picker import CharsetPicker
 from app.widgets.network_view import NetworkPanel
 from app.widgets.photo_view import PhotoView
 from app.widgets.pipeline_strip import PipelineStrip, thumbnail, thumbnails
@@ -39,6 +41,7 @@ from app.widgets.reading_view import ReadingArea, ReadingView
 from app.widgets.top_k import TopKView
 from app.workers import LatestOnly, run_task
 from lenet_core import formats, preprocess
+from lenet_core.charset import CharsetError
 from lenet_core.imageio import ImageReadError, read_image
 from lenet_core.inference import Reading, Recognizer
 from lenet_core.preprocess import PipelineOptions, Stage
@@ -88,9 +91,10 @@ class Processed:
     stages_when_empty: tuple[Stage, ...] = ()  # the whole strip when no character was found
 
 
-def read_photo(recognizer: Recognizer, image: np.ndarray, options: PipelineOptions, region, split: bool) -> Processed:
+def read_photo(recognizer: Recognizer, image: np.ndarray, options: PipelineOptions, region, split: bool,
+               charset: str | None = None) -> Processed:
     """Runs on the page's `LatestOnly` worker: segment, recognise, and make the strip's thumbnails."""
-    reading = recognizer.read(image, options, TOP_K, region=region, split=split)
+    reading = recognizer.read(image, options, TOP_K, region=region, split=split, charset=charset)
     shared_stages = reading.segmentation.stages
     shared = thumbnails(shared_stages)
     per_character = [thumbnails(character.pipeline.stages[len(shared_stages):]) for character in reading.characters]
@@ -101,7 +105,7 @@ def read_photo(recognizer: Recognizer, image: np.ndarray, options: PipelineOptio
 def placeholder_stages() -> tuple[Stage, ...]:
     """The strip before any photo: every stage's name, no picture yet."""
     blank = np.zeros((0, 0), np.float32)
-    shared = preprocess.prepare(np.zeros((8, 8), np.uint8), preprocess.PHOTO)
+    shared = preprocess.prepare(np.zeros((8, 8), np.uint8), preprocess.PHOTO) + (Stage("cuts", "Candidate cuts", blank),)
     return tuple(Stage(stage.name, stage.title, blank) for stage in shared + preprocess.character(blank, preprocess.PHOTO)[0])
 
 
@@ -139,6 +143,23 @@ class PhotoPage(QWidget):
         self.reading_view = ReadingView()
         self.reading_view.show_hint("Nothing read yet.")
         self.reading_view.character_clicked.connect(self.select_character)
+        self.text_view = QPlainTextEdit()
+        self.text_view.setObjectName("readText")
+        self.text_view.setReadOnly(True)  # selectable and copyable, not editable
+        self.text_view.setPlaceholderText("The text read appears here, to select and copy.")
+        self.text_view.setAccessibleName("Text read")
+        self.text_view.setMaximumHeight(56)
+        self.copy_action = QAction("Copy Text", self, shortcut=QKeySequence.StandardKey.Copy)
+        self.copy_action.setToolTip("Copy the text read, with its spaces and line breaks (Ctrl+C)")
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.copy_action.triggered.connect(self.copy_text)
+        self.copy_action.setEnabled(False)
+        self.addAction(self.copy_action)
+        self.copy_button = QToolButton()
+        self.copy_button.setDefaultAction(self.copy_action)
+        self.copy_button.setText("Copy")
+        self.charset_picker = CharsetPicker()
+        self.charset_picker.changed.connect(self._schedule)
         self.top_k = TopKView(TOP_K)
         big = self.top_k.best.font()
         big.setPointSize(28)  # smaller than the Draw page's: the reading above shows every character large
@@ -271,8 +292,17 @@ class PhotoPage(QWidget):
         top.addWidget(self.split_picker)
 
         side = QVBoxLayout()
-        side.addWidget(_heading("Read"))
+        heading = QHBoxLayout()
+        heading.addWidget(_heading("Read"))
+        heading.addStretch(1)
+        heading.addWidget(QLabel("Characters"))
+        heading.addWidget(self.charset_picker)
+        side.addLayout(heading)
         side.addWidget(ReadingArea(self.reading_view))  # many characters scroll, not stretch the page
+        text_row = QHBoxLayout()
+        text_row.addWidget(self.text_view, 1)
+        text_row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        side.addLayout(text_row)
         side.addWidget(self.top_k)
         side.addWidget(self.network_button, 0, Qt.AlignmentFlag.AlignLeft)
         side.addStretch(1)
@@ -555,7 +585,7 @@ class PhotoPage(QWidget):
         self._sequence += 1
         token = (self._sequence, self.recognizer, self.image)
         self.worker.submit(token, read_photo, self.recognizer, self.image, self.options(), self.region,
-                           bool(self.split_picker.currentData()))
+                           bool(self.split_picker.currentData()), self.charset_picker.value())
 
     @Slot(object, object)
     def _on_processed(self, token, value) -> None:
@@ -563,12 +593,18 @@ class PhotoPage(QWidget):
         if sequence < self._shown or recognizer is not self.recognizer or (image is not self.image and not self.live):
             return  # an answer about an older photo, setting or model (a live picture changes all the time)
         self._shown = sequence
+        if isinstance(value, CharsetError):
+            self.show_message(f"Characters: {value}. Type characters the model knows, or pick another set.")
+            return
         if isinstance(value, Exception):
             log.error("reading a photo failed:\n%s", getattr(value, "formatted_traceback", value))
             self.show_message(f"This photo could not be read ({type(value).__name__}: {value}).")
             return
         self.processed = value
         self.reading = reading = value.reading
+        if self.message.text().startswith("Characters: "):
+            self.show_message("")  # the character set is fine again
+        self._show_text(reading)
         if reading.empty:
             self.selected = 0
             self.photo_view.set_boxes([])
@@ -645,6 +681,23 @@ class PhotoPage(QWidget):
     @Slot(str, str, int)
     def _on_sample_saved(self, label: str, _path: str, count: int) -> None:
         self.status.setText(f"Stored this character as “{label}” in your samples ({count} of it).")
+
+    def _show_text(self, reading: Reading) -> None:
+        text = "" if reading.empty else reading.text
+        self.text_view.setPlainText(text)
+        self.copy_action.setEnabled(bool(text))
+        tip = f"Second-best reading: {reading.alternative}" if reading.alternative else ""
+        self.text_view.setToolTip(tip)
+
+    @Slot()
+    def copy_text(self) -> None:
+        """The text read onto the clipboard (Ctrl+C, the Copy button); a selection in the text
+        box copies just that part, as a text box does."""
+        selected = self.text_view.textCursor().selectedText().replace("\u2029", "\n")
+        text = selected if self.text_view.hasFocus() and selected else self.text_view.toPlainText()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.status.setText(f"Copied {len(text)} characters")
 
     @Slot(int)
     def select_character(self, index: int) -> None:
