@@ -104,11 +104,6 @@ class DrawPage(QWidget):
         side_panel.setObjectName("drawSidePanel")
         side = QVBoxLayout(side_panel)
         side.setContentsMargins(0, 0, 0, 0)
-        charset_row = QHBoxLayout()  # what the answer may be: above the answers it filters
-        charset_row.addWidget(QLabel("Characters"))
-        charset_row.addWidget(self.charset_picker)
-        charset_row.addStretch(1)
-        side.addLayout(charset_row)
         side.addWidget(self.top_k)
         side.addSpacing(12)
         side.addWidget(QLabel("What the network sees (28×28):"))
@@ -124,6 +119,10 @@ class DrawPage(QWidget):
         left.addWidget(self.pad, 1)
         left.addLayout(self.controls)
         left.addLayout(self.sample_row)
+        # What the answer may be: at the end of the samples row (a row of its own, or one above the
+        # top-k, would make the page taller than the window's minimum allows).
+        self.sample_row.addWidget(QLabel("Characters"))
+        self.sample_row.addWidget(self.charset_picker)
         layout = QHBoxLayout(self)
         layout.addWidget(left_panel, 3)
         layout.addWidget(side_panel, 2)
