@@ -172,3 +172,31 @@ def test_start_and_stop_stay_put_while_messages_change(qtbot, main_window):
     assert page.start_button.mapTo(page, page.start_button.rect().topLeft()) == before
     assert page.minimumSizeHint().width() <= window.draw_page.minimumSizeHint().width() + 200
     assert window.minimumSizeHint().width() <= 729, "no wider than the window's minimum before"
+
+
+def test_photo_page_fits_the_minimum_window_without_a_sideways_scroll(qtbot, main_window):
+    window = main_window
+    window.tabs.setCurrentWidget(window.photo_page)
+    window.resize(window.minimumSizeHint().width(), 600)
+    qtbot.wait(100)
+    page = window.photo_page
+    bars = [bar for bar in page.findChildren(QScrollBar)
+            if bar.isVisible() and bar.orientation() == Qt.Orientation.Horizontal and bar.maximum() > 0]
+    assert not bars, "no horizontal scrolling at the window's minimum width"
+    picker = page.split_picker
+    right = picker.mapTo(page, picker.rect().topRight()).x()
+    assert picker.isVisible() and right <= page.width(), "“Read as” is not cut off"
+
+
+def test_every_stage_tile_has_the_same_picture_height(qtbot, main_window):
+    window = main_window
+    window.tabs.setCurrentWidget(window.photo_page)
+    window.resize(1024, 700)
+    qtbot.wait(100)
+    tiles = window.photo_page.strip.tiles if hasattr(window.photo_page.strip, "tiles") else None
+    from app.widgets.pipeline_strip import StageTile
+
+    tiles = [tile for tile in window.photo_page.strip.findChildren(StageTile) if tile.isVisible()]
+    assert len(tiles) >= 6
+    heights = {tile.view.height() for tile in tiles}
+    assert len(heights) == 1, heights

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from app.widgets.elided_label import FixedLinesLabel
 from app.widgets.image_view import ImageView
 from lenet_core.preprocess import Stage
 
@@ -52,12 +53,14 @@ class StageTile(QWidget):
         super().__init__(parent)
         self.name = name
         self.stage: Stage | None = None
-        self.view = ImageView(smooth=name not in ("input",), minimum=72)
+        self.view = ImageView(smooth=name not in ("input",), minimum=48)
         self.view.setCursor(Qt.CursorShape.PointingHandCursor)
         self.view.clicked.connect(self._on_clicked)
-        self.title = QLabel()
-        self.title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.title.setWordWrap(True)
+        # Two lines for every title, wrapped or not: a long one ("Ink white, background black")
+        # no longer makes its picture shorter than the others.
+        self.title = FixedLinesLabel(lines=2)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # its longest word sets no width
         self.size_label = QLabel()
         self.size_label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.size_label.setEnabled(False)  # drawn in the muted colour
