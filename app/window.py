@@ -104,6 +104,10 @@ class MainWindow(QMainWindow):
         """Called once the window is shown: load the model and probe the device off the GUI thread."""
         if self.tabs.currentWidget() is self.draw_page:
             self.draw_page.pad.setFocus(Qt.FocusReason.OtherFocusReason)  # ready to draw and to take its keys
+        # The least size fits every page, not only those shown so far: opening another tab at the
+        # minimum size must not make the window grow under the user's hands.
+        self.tabs.setMinimumSize(max(page.minimumSizeHint().width() for page in self.pages),
+                                 max(page.minimumSizeHint().height() for page in self.pages))
         self.models.activate(self._initial_model)
         # The device is only needed for training: probe it after the first prediction's rush.
         QTimer.singleShot(1500, self._probe_device)

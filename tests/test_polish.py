@@ -200,3 +200,15 @@ def test_every_stage_tile_has_the_same_picture_height(qtbot, main_window):
     assert len(tiles) >= 6
     heights = {tile.view.height() for tile in tiles}
     assert len(heights) == 1, heights
+
+
+def test_opening_each_page_at_the_minimum_size_does_not_grow_the_window(qtbot, main_window):
+    window = main_window
+    window.resize(100, 100)  # as small as it goes
+    qtbot.wait(100)
+    size = window.size()
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        qtbot.wait(100)
+        assert window.size() == size, window.tabs.tabText(index)
+    assert size.width() <= 729, "no wider than the minimum the issue measured"

@@ -208,6 +208,7 @@ class DrawPage(QWidget):
         self.sample_label.setObjectName("sampleLabel")
         self.sample_label.setMaxLength(8)
         self.sample_label.setMaximumWidth(60)
+        self.sample_label.setMinimumWidth(40)  # room for a character and the cursor at the smallest size
         self.sample_label.setPlaceholderText("label")
         self.sample_label.setToolTip("The character this drawing is (the top guess until you type another)")
         self.sample_label.returnPressed.connect(self.add_sample)
