@@ -28,11 +28,12 @@ class ImageReadError(ValueError):
         super().__init__(f"{source}: {problem}")
 
 
-def read_image(source: str | Path | bytes, name: str | None = None) -> np.ndarray:
+def read_image(source: str | Path | bytes, name: str | None = None, sizes: dict | None = None) -> np.ndarray:
     """Decode a file path or encoded bytes to an upright array, at most MAX_SIDE pixels long.
 
     Only the formats of `formats.ALLOWED`, told by content; the header's size is checked
-    before any decoder runs, and no other program is ever started.
+    before any decoder runs, and no other program is ever started. `sizes`, when given, gets
+    "file": the (width, height) the file declares (the array may be smaller: see MAX_SIDE).
     """
     label = name or (str(source) if not isinstance(source, bytes) else "image")
     data = _read_bytes(source, label)
@@ -42,6 +43,8 @@ def read_image(source: str | Path | bytes, name: str | None = None) -> np.ndarra
         raise ImageReadError(label, formats.refusal(data[: formats.HEAD_BYTES]))
     try:
         width, height = formats.declared_size(stream, kind)
+        if sizes is not None:
+            sizes["file"] = (width, height)
         formats.check_pixels(width, height, formats.MAX_DECODED_PIXELS * (64 if kind == "jpeg" else 1), jpeg=kind == "jpeg")
     except formats.FormatError as error:
         raise ImageReadError(label, str(error)) from None

@@ -319,3 +319,14 @@ def test_only_missing_files_say_so(qtbot, main_window, page, photos):
     main_window.open_images([str(photos / "nothing-here.png")])
     qtbot.waitUntil(page.message.isVisible, timeout=3000)
     assert "nothing-here.png does not exist" in page.message.text() and not page.files_nav.isVisible()
+
+
+def test_a_large_photo_says_its_own_size_and_the_size_it_is_read_at(qtbot, main_window, page, tmp_path):
+    big = np.full((4800, 6400, 3), 235, np.uint8)
+    cv2.putText(big, "7", (2600, 3200), cv2.FONT_HERSHEY_SIMPLEX, 60, (20, 20, 20), 120)
+    path = tmp_path / "big.jpg"
+    cv2.imwrite(str(path), big)
+    open_and_read(qtbot, main_window, path)
+    text = page.status.text()
+    assert "6400×4800 (read at " in text, text
+    assert f"({page.image.shape[1]}×{page.image.shape[0]})" not in text and f"read at {page.image.shape[1]}×{page.image.shape[0]})" in text

@@ -68,17 +68,19 @@ class Loaded:
     image: np.ndarray | None = None
     preview: QImage | None = None
     problem: str = ""
+    file_size: tuple[int, int] | None = None  # (width, height) in the file, before any downscaling
 
 
 def load_photo(token: int, source: Path | bytes, name: str) -> Loaded:
     """Runs on a pool thread: decode, and make the preview (a QImage may be made off the GUI thread)."""
+    sizes: dict = {}
     try:
-        image = read_image(source, name)
+        image = read_image(source, name, sizes)
     except ImageReadError as error:
         return Loaded(token, name, problem=str(error))
     except MemoryError:
         return Loaded(token, name, problem=f"{name}: too large to open in the memory available")
-    return Loaded(token, name, image, to_qimage(thumbnail(image, PREVIEW_SIDE)))
+    return Loaded(token, name, image, to_qimage(thumbnail(image, PREVIEW_SIDE)), file_size=sizes.get("file"))
 
 
 @dataclass(frozen=True)
@@ -469,7 +471,7 @@ class PhotoPage(QWidget):
             self.status.setText("")
             self.show_message(loaded.problem)
             return
-        self._show_photo(loaded.image, loaded.preview, loaded.name)
+        self._show_photo(loaded.image, loaded.preview, loaded.name, loaded.file_size)
 
     @Slot(object)
     def _on_load_error(self, error: BaseException) -> None:
@@ -477,7 +479,7 @@ class PhotoPage(QWidget):
         self.status.setText("")
         self.show_message(f"The image could not be opened ({type(error).__name__}: {error}).")
 
-    def _show_photo(self, image: np.ndarray, preview: QImage, name: str) -> None:
+    def _show_photo(self, image: np.ndarray, preview: QImage, name: str, file_size: tuple[int, int] | None = None) -> None:
         if self.camera.running:
             self.camera.stop()
         self.live = False
@@ -490,7 +492,10 @@ class PhotoPage(QWidget):
         self.photo_view.set_region(None)
         self.show_message(self._pending_message)
         self._pending_message = ""
-        self.status.setText(f"{name} · {image.shape[1]}×{image.shape[0]} pixels{self._note}")
+        shape = f"{image.shape[1]}×{image.shape[0]}"
+        if file_size is not None and max(file_size) > max(image.shape[:2]):  # decoded smaller than the file
+            shape = f"{file_size[0]}×{file_size[1]} (read at {shape})"
+        self.status.setText(f"{name} · {shape} pixels{self._note}")
         self._note = ""
         self.process_now()
 
