@@ -147,7 +147,8 @@ def tune(recognizer: Recognizer, count: int, rounds: int = 1) -> None:
         return (exact + right) / total, exact / total, right / total
 
     grid = {"narrow_cut": (0.0, 2.0, 4.0, 8.0, 16.0), "narrow_width": (0.9, 1.1, 1.3, 1.6, 2.0), "character": (0.0, 0.5, 1.0, 2.0, 3.0), "whole": (0.5, 1.0, 2.0, 3.0), "seam": (0.0, 0.3, 0.6, 1.2, 2.0),
-            "close_split": (0.0, 1.0, 2.0, 4.0, 8.0), "merged_gap": (0.0, 1.0, 2.0, 5.0, 10.0), "wide": (0.0, 1.0, 3.0, 10.0), "wide_factor": (1.0, 1.3, 1.6, 2.0), "low": (0.0, 1.0, 3.0)}
+            "close_split": (0.0, 1.0, 2.0, 4.0, 8.0), "merged_gap": (0.0, 1.0, 2.0, 5.0, 10.0), "wide": (0.0, 1.0, 3.0, 10.0), "wide_factor": (1.0, 1.3, 1.6, 2.0), "low": (0.0, 1.0, 3.0),
+            "clean_width": (0.0, 1.3, 1.5, 1.8), "clean_height": (0.4, 0.55, 0.7), "components_margin": (2.0, 4.0, 8.0, 16.0)}
     weights = reader.WEIGHTS
     best = objective(weights)
     print("start", weights, best, flush=True)

@@ -149,6 +149,48 @@ def test_a_character_bonus_trades_merges_against_splits():
     assert [i for i, _ in split.steps] == [0, 1]
 
 
+def test_a_clean_line_keeps_one_character_per_blob_unless_the_search_is_far_better():
+    graph = toy_graph(3)  # three blobs 0.8 line heights wide, 0.2 apart: all look like characters
+    assert reader.clean_line(graph)
+    found = [reader.Candidate(i, j, (0, 0, 1, 1), None) for i in range(3) for j in range(i + 1, 4)]
+    merged = {(0, 2): -0.5}  # the network likes blobs 0+1 as one character a little better
+    scores = [[(5, merged.get((c.first, c.last), -1.0 if c.last == c.first + 1 else -9.0))] for c in found]
+    weights = reader.Weights(close_split=0.0, components_margin=2.0)
+    searched = reader.best_paths(graph, found, scores, weights)
+    assert [(found[i].first, found[i].last) for i, _ in searched[0].steps] == [(0, 2), (2, 3)]
+    paths = reader.prefer_components(graph, found, scores, searched, weights)
+    assert [(found[i].first, found[i].last) for i, _ in paths[0].steps] == [(0, 1), (1, 2), (2, 3)]
+    assert paths[0].score == pytest.approx(-3.0)
+    assert paths[1].steps == searched[0].steps  # the search's reading stays the runner-up
+    # far better by the network (more than the margin): the search's path wins
+    merged[(0, 2)] = 4.0
+    scores = [[(5, merged.get((c.first, c.last), -1.0 if c.last == c.first + 1 else -9.0))] for c in found]
+    searched = reader.best_paths(graph, found, scores, weights)
+    assert reader.prefer_components(graph, found, scores, searched, weights)[0].steps == searched[0].steps
+    # a blob much wider than a character (or much lower) makes the line not clean: the search decides
+    wide = reader.LineGraph(graph.atoms[:2] + (reader.Atom((20, 0, 18, 10), np.ones((10, 18), np.float32), 2),), graph.boundaries, 10.0)
+    low = reader.LineGraph(graph.atoms[:2] + (reader.Atom((20, 6, 8, 3), np.ones((3, 8), np.float32), 2),), graph.boundaries, 10.0)
+    assert not reader.clean_line(wide) and not reader.clean_line(low)
+
+
+def test_a_separated_line_of_whole_characters_keeps_the_components_count(recognizer, glyphs):
+    rng = np.random.default_rng(24)
+    clean = 0
+    for _ in range(8):
+        image, truth = draw_line([glyphs[int(i)] for i in rng.choice(len(glyphs), 6, replace=False)], "separated", rng, height=80, pen=7)
+        old = recognizer.read(image, search=False)
+        made = reader.draft(image, recognizer.probabilities, recognizer.classes)
+        blobs = {atom.blob for graph in made.graphs for atom in graph.atoms}
+        if len(old.characters) != len(truth) or len(made.graphs) != 1 or not reader.clean_line(made.graphs[0]) \
+                or len(blobs) != len(truth):
+            continue  # a glyph drawn in pieces or very wide: the search may rightly differ
+        clean += 1
+        reading = recognizer.read(image, context=False)
+        assert len(reading.characters) == len(truth), (truth, old.text, reading.text)
+        assert [c.box for c in reading.characters] == [c.box for c in old.characters]
+    assert clean >= 4  # most of these lines are clean; the check above ran on them
+
+
 def test_closeness_makes_a_split_between_overlapping_pieces_cost():
     assert reader.boundary_cost(reader.Boundary("gap", gap=-0.1)) > reader.boundary_cost(reader.Boundary("gap", gap=0.05))
     assert reader.boundary_cost(reader.Boundary("gap", gap=0.5)) == 0.0
