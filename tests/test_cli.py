@@ -167,7 +167,8 @@ def test_the_readme_commands_are_how_the_shipped_models_were_trained():
         args = build_parser().parse_args(shlex.split(line)[1:])
         asked = dataclasses.asdict(train_config(args))
         stored = bundle.read_bundle(ROOT / args.out).meta["training"]
-        defaults = {"dropout": None, "augment_strength": 1.0}  # settings added after some models were trained
+        defaults = {"dropout": None, "augment_strength": 1.0,  # settings added after some models were trained
+                    "warmup_epochs": 0.0, "auto_batch_size": False, "strategy": "default"}
         for key, value in asked.items():
             if key == "data":
                 assert stored["data"] == Path(value).name
