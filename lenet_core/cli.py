@@ -255,6 +255,8 @@ def _speed_settings(config, args):
         raise ValueError(f"--jit must be on, off or auto, not {args.jit!r}")
     if args.strategy not in distribute.STRATEGIES:
         raise ValueError(f"--strategy must be one of {', '.join(distribute.STRATEGIES)}, not {args.strategy!r}")
+    if args.strategy == "multi-worker":
+        distribute.cluster_spec()  # TF_CONFIG checked before TensorFlow loads (DistributeError is a ValueError)
     if args.warmup is not None and not 0 <= args.warmup < args.epochs:
         raise ValueError("--warmup must be at least 0 and below the number of epochs")
     config = replace(

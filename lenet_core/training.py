@@ -26,6 +26,7 @@ from lenet_core import bundle, models, preprocess
 from lenet_core.datasets import Dataset, load_dataset, open_source
 from lenet_core.evaluate import Evaluation, evaluate
 
+
 @dataclass(frozen=True)
 class TrainConfig:
     data: str = ""  # a data source: folder, gzip.zip, CSV, .mat, or image folder
@@ -333,6 +334,7 @@ class Trainer:
         train: Dataset | None = None,
         test: Dataset | None = None,
         report_interval_s: float = 0.1,
+        validation: Dataset | None = None,
     ):
         if config.architecture not in models.ARCHITECTURES:
             raise TrainingError(f"unknown architecture {config.architecture!r} (known: {', '.join(models.ARCHITECTURES)})")
@@ -350,6 +352,7 @@ class Trainer:
         self.strategy = strategy
         self._train, self._test = train, test
         self._report_interval = report_interval_s
+        self._validation = validation  # validate on this set (benchmarks: the test set) instead of a hold-out
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -389,6 +392,8 @@ class Trainer:
         train_all, test = self.load_data()
         self._stop_if_asked("loading the data")
         train, validation = split_validation(train_all, config.validation_fraction, config.seed)
+        if self._validation is not None:
+            train, validation = train_all, self._validation
         if len(train) == 0:
             raise TrainingError("the data set has no training samples")
         if test is None:

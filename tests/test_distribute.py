@@ -49,7 +49,7 @@ def test_two_workers_train_one_model_and_only_the_chief_saves_it(digits_mini, tm
     finally:
         for worker in workers:
             worker.kill()
-    for worker, (stdout, stderr) in zip(workers, results):
+    for worker, (_, stderr) in zip(workers, results):
         assert worker.returncode == 0, stderr[-3000:]
     summaries = [json.loads(stdout.strip().splitlines()[-1]) for stdout, _ in results]
     assert summaries[0]["saved"] == str(outs[0]) and summaries[1]["saved"] is None
