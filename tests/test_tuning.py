@@ -119,3 +119,22 @@ def test_the_trainer_uses_the_probe_logs_it_and_reuses_it(digits_mini, monkeypat
     explicit = Logs()
     result = Trainer(TrainConfig(**{**config.__dict__, "auto_batch_size": False, "jit_compile": False}), explicit).run()
     assert result.tuning["source"] == "asked" and result.tuning["batch_size"] == 128
+
+
+def test_a_short_run_is_not_probed_but_uses_an_earlier_probe():
+    def must_not_measure(option):
+        raise AssertionError("a short run should not probe")
+
+    short = TrainConfig(architecture="lenet5", epochs=2, batch_size=128)  # 2 × 1,000 / 128 = 16 steps
+    choice = tuning.settle(short, "CPU (2 cores)", lambda message: None, samples=1000, measure=must_not_measure)
+    assert (choice.jit, choice.source) == (False, "short")
+    import tensorflow as tf
+
+    key = tuning.machine_key("lenet5", tf.__version__)
+    tuning.write_cache({key: {"xla-on/128": 900.0, "xla-off/128": 300.0}})
+    choice = tuning.settle(short, "CPU (2 cores)", lambda message: None, samples=1000, measure=must_not_measure)
+    assert (choice.jit, choice.source) == (True, "cache")
+    long = TrainConfig(architecture="lenet5", epochs=10, batch_size=128)
+    assert tuning.settle(long, "CPU", lambda message: None, samples=100_000, measure=must_not_measure).jit is True
+    on_gpu = tuning.settle(long, "GPU: H200", lambda message: None, samples=100_000, measure=must_not_measure)
+    assert (on_gpu.jit, on_gpu.source) == (True, "gpu")  # the GPU path is as it was: XLA on, batch as asked
