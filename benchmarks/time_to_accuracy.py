@@ -76,7 +76,7 @@ def main() -> None:
     print(f"  88 % first reached after {reached:.1f} min" if reached is not None else "  88 % not reached")
     if clock.eta_after_first is not None and actual_after_first:
         print(f"  ETA shown after epoch 1: {clock.eta_after_first / 60:.1f} min; it took {actual_after_first / 60:.1f} min "
-              "(the test-set scoring after each epoch and the final evaluation and export included)")
+              "(the test-set scoring after each epoch and the final evaluation included)")
     print(f"  CPU time {cpu_seconds / 60:.1f} min over {os.cpu_count()} cores = {cpu_seconds / 60 / os.cpu_count():.1f} min "
           f"on an idle machine; load average during the run {load:.1f}")
     print(f"full recipe (README, not rerun): {FULL_RECIPE['minutes']:.0f} min, {FULL_RECIPE['accuracy']:.1%}")
