@@ -69,9 +69,10 @@ class Choice:
 
 
 def learning_rate_scale(batch_size: int, reference_batch: int) -> float:
-    """Adam's rate for a batch `batch_size` times the reference: the square root of the ratio
-    (linear scaling overshoots with Adam; see benchmarks/README.md for the measurement)."""
-    return math.sqrt(batch_size / reference_batch)
+    """The rate's factor for `batch_size` instead of the reference batch: linear in the ratio.
+    Measured (benchmarks/batch_learning_rate.py, lenet5, 3 epochs): batch 512 with the rate ×4
+    reached 71.7 % against 70.0 % at batch 128, ×2 (square root) 64.1 %, unchanged 54.4 %."""
+    return batch_size / reference_batch
 
 
 def cpu_model() -> str:

@@ -32,7 +32,7 @@ def test_the_probe_picks_the_faster_compile_mode_and_batch(tmp_path):
     choice = choose("machine A", measure, jit=None, batch_size=128, auto_batch=True, path=tmp_path / "cache.json")
     assert (choice.jit, choice.batch_size, choice.source) == (False, 256, "probe")
     assert measure.calls == ["xla-on/128", "xla-off/128", "xla-off/256", "xla-off/512"]  # batches only for the winner
-    assert choice.learning_rate_scale == pytest.approx(2 ** 0.5)
+    assert choice.learning_rate_scale == pytest.approx(2.0)  # linear in the batch
     faster_xla = FakeMeasure({**RATES, "xla-on/128": 5000.0, "xla-on/256": 4000.0, "xla-on/512": 6000.0})
     other = choose("machine B", faster_xla, jit=None, batch_size=128, auto_batch=True, path=tmp_path / "cache.json")
     assert (other.jit, other.batch_size) == (True, 512)
@@ -109,7 +109,7 @@ def test_the_trainer_uses_the_probe_logs_it_and_reuses_it(digits_mini, monkeypat
     logs = Logs()
     result = Trainer(config, logs).run()
     assert any(line.startswith("speed: XLA off, batch 256") and "measured now" in line for line in logs.logs), logs.logs
-    assert any("batch 256, lr 0.0028" in line for line in logs.logs), logs.logs  # 2e-3 × √2 for twice the batch
+    assert any("batch 256, lr 0.004" in line for line in logs.logs), logs.logs  # 2e-3 × 2 for twice the batch
     assert result.tuning["batch_size"] == 256 and result.tuning["source"] == "probe"
     assert result.metadata("m")["training"]["tuning"]["jit"] is False
     assert len(measure.calls) == 4
