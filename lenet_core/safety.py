@@ -142,7 +142,7 @@ def classes_problem(classes: Iterable[object]) -> str | None:
 def number_problem(value: float | int | None, option: str, low: float, high: float, *,
                    low_open: bool = False, integer: bool = False) -> str | None:
     """Why a command-line number is unusable (not finite, out of range, not whole), or None."""
-    if value is None:
+    if value is None or isinstance(value, str):  # None: not given; a word ("auto") is the parser's to check
         return None
     if not math.isfinite(value):
         return f"{option} must be a finite number, not {value}"

@@ -2,7 +2,8 @@
 through plain callbacks (no Qt) and stopping cooperatively when its stop flag is set.
 
 TensorFlow is imported here, lazily, when a run starts. On a GPU: memory growth and mixed
-precision. On a CPU: XLA where it measured faster for the architecture. The result is
+precision. On a CPU: XLA and the batch size as a short probe on this machine measured fastest
+(`lenet_core.tuning`); through `tf.distribute` when a strategy is asked (`lenet_core.distribute`). The result is
 evaluated on the test part and saved as a model bundle (Keras model + LiteRT export).
 """
 
@@ -25,9 +26,6 @@ from lenet_core import bundle, models, preprocess
 from lenet_core.datasets import Dataset, load_dataset, open_source
 from lenet_core.evaluate import Evaluation, evaluate
 
-# XLA on CPU measured faster for the small seed nets and slower for the wider one (oneDNN
-# convolutions win there); see benchmarks/train_throughput.py.
-XLA_ON_CPU = {"lenet5-classic": True, "lenet5": True, "lenet-plus": False}
 FINE_TUNE_LEARNING_RATE = 5e-4  # with a base model: nudge it, do not relearn (lenet_core.adapt)
 
 
@@ -53,6 +51,9 @@ class TrainConfig:
     patience: int | None = None  # stop when validation accuracy has not improved for this many epochs
     base: str | None = None  # fine-tune this model (name or .lenet) instead of starting from scratch
     replay: bool = True  # with a base: mix in its shipped EMNIST replay set (lenet_core.adapt)
+    warmup_epochs: float = 0.0  # cosine schedule: rise linearly from a tenth of the rate over this many epochs
+    auto_batch_size: bool = False  # let the machine's probe pick the batch (lenet_core.tuning); the rate scales with it
+    strategy: Literal["default", "mirrored", "multi-worker"] = "default"  # tf.distribute (lenet_core.distribute)
 
     def describe(self) -> str:
         spec = models.ARCHITECTURES[self.architecture]
@@ -140,6 +141,7 @@ class TrainResult:
     stop_reason: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     adaptation: Any = None  # lenet_core.adapt.Adaptation of a fine-tuning run
+    tuning: dict[str, Any] = field(default_factory=dict)  # what lenet_core.tuning chose, and the strategy
 
     @property
     def partial(self) -> bool:
@@ -172,6 +174,7 @@ class TrainResult:
                 "device": self.device,
                 "seconds": round(self.seconds, 1),
                 "history": [asdict(epoch) for epoch in self.history],
+                "tuning": self.tuning,
             },
         }
 
@@ -349,6 +352,7 @@ class Trainer:
         train: Dataset | None = None,
         test: Dataset | None = None,
         report_interval_s: float = 0.1,
+        validation: Dataset | None = None,
     ):
         if config.architecture not in models.ARCHITECTURES:
             raise TrainingError(f"unknown architecture {config.architecture!r} (known: {', '.join(models.ARCHITECTURES)})")
@@ -369,9 +373,16 @@ class Trainer:
         self.strategy = strategy
         self._train, self._test = train, test
         self._report_interval = report_interval_s
+        self._validation = validation  # validate on this set (benchmarks: the test set) instead of a hold-out
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def _validation_estimate(self, batches_per_second: float) -> float:
+        """Seconds for one validation pass before one is measured: a forward pass costs about
+        a third of a training step per sample."""
+        samples_per_second = batches_per_second * self.choice.batch_size
+        return self._validation_samples / (3 * samples_per_second) if samples_per_second > 0 else 0.0
 
     def _stop_if_asked(self, stage: str) -> None:
         """Before the first batch the Keras callback cannot see the flag; these checks can."""
@@ -407,6 +418,8 @@ class Trainer:
             # The last epoch is kept: a few held-out samples per class are too few to pick an epoch by.
             config = self.config = replace(config, architecture=base.architecture, restore_best=False)
         train, validation = split_validation(train_all, config.validation_fraction, config.seed)
+        if self._validation is not None:
+            train, validation = train_all, self._validation
         own_train = len(train)
         if base is not None and config.replay and len(train):
             from lenet_core import adapt
@@ -429,15 +442,31 @@ class Trainer:
         import keras
         import tensorflow as tf
 
+        from lenet_core import distribute, tuning
+
+        try:
+            if self.strategy is None:
+                self.strategy = distribute.make_strategy(config.strategy)
+            self.choice = tuning.settle(config, device, log, len(train))
+        except distribute.DistributeError as error:
+            raise TrainingError(str(error)) from None
+        placement = distribute.describe(config.strategy, self.strategy)
+        device = f"{device}; {placement}" if placement else device
         keras.utils.set_random_seed(config.seed)
         on_gpu = device.startswith("GPU")
         previous_policy = keras.config.dtype_policy()
         if on_gpu:
             keras.mixed_precision.set_global_policy("mixed_float16")
-        jit = config.jit_compile if config.jit_compile is not None else (True if on_gpu else XLA_ON_CPU.get(config.architecture, False))
-        steps = math.ceil(len(train) / config.batch_size)
-        base_lr = config.learning_rate or (FINE_TUNE_LEARNING_RATE if base is not None else models.ARCHITECTURES[config.architecture].learning_rate)
-        if config.schedule == "cosine":
+        jit, batch_size = self.choice.jit, self.choice.batch_size
+        steps = math.ceil(len(train) / batch_size)
+        default_lr = FINE_TUNE_LEARNING_RATE if base is not None else models.ARCHITECTURES[config.architecture].learning_rate
+        base_lr = (config.learning_rate or default_lr) * self.choice.learning_rate_scale
+        if config.schedule == "cosine" and config.warmup_epochs > 0:
+            warmup = min(steps * config.epochs - 1, max(1, round(steps * config.warmup_epochs)))
+            learning_rate = keras.optimizers.schedules.CosineDecay(
+                base_lr / 10, decay_steps=steps * config.epochs - warmup, alpha=0.02, warmup_target=base_lr, warmup_steps=warmup,
+            )
+        elif config.schedule == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(base_lr, decay_steps=steps * config.epochs, alpha=0.02)
         else:
             learning_rate = base_lr
@@ -457,16 +486,22 @@ class Trainer:
         finally:
             keras.config.set_dtype_policy(previous_policy)
         weights = class_weights(train.labels, train.n_classes) if config.balance_classes else None
-        train_ds = make_tf_dataset(train, config.batch_size, True, config.augment, config.seed, weights, config.augment_strength)
+        train_ds = make_tf_dataset(train, batch_size, True, config.augment, config.seed, weights, config.augment_strength)
         val_ds = make_tf_dataset(validation, 1024, False, False, config.seed) if len(validation) else None
+        if self.strategy is not None:
+            train_ds, val_ds = distribute.shard(train_ds), val_ds and distribute.shard(val_ds)
+            distribute.build_before_fit(model, self.strategy, train_ds)
         info = StartInfo(
             device, config.architecture, int(model.count_params()), train.classes, len(train), len(validation),
             len(test) if test is not None else len(validation), steps, config.epochs,
         )
         before = self._scores(model, test if test is not None else validation, replay) if base is not None else None
         self._stop_if_asked("preparing the network")
+        self._validation_samples = len(validation)
         self.callbacks.on_start(info)
-        log(f"training {config.describe()} on {device}; {len(train):,} train / {len(validation):,} validation samples")
+        log(f"training {replace(config, batch_size=batch_size, learning_rate=base_lr).describe()} on {device}; "
+            f"{len(train):,} train / {len(validation):,} validation samples")
+        log(f"speed: {self.choice.describe()}")
         monitor = _make_keras_callback(self, steps, config.epochs, base_lr, val_ds)
         try:
             model.fit(train_ds, epochs=config.epochs, verbose=0, callbacks=[monitor], shuffle=False)
@@ -479,6 +514,10 @@ class Trainer:
         if reason == "nan" or not all(np.isfinite(weights).all() for weights in model.get_weights()):
             # A run of one step reports a finite loss and then applies a NaN update: the weights tell.
             raise TrainingError("the loss became NaN or infinite: lower the learning rate and start again")
+        if self.strategy is not None:  # evaluated and saved from one plain copy: no collective ops after fit
+            plain = models.build(config.architecture, train.n_classes, jit_compile=False, dropout=config.dropout)
+            plain.set_weights(model.get_weights())
+            model = plain
         evaluation, test_set = None, test if test is not None else validation
         if len(test_set) and monitor.history:
             log(f"evaluating on {len(test_set):,} test samples")
@@ -502,6 +541,7 @@ class Trainer:
             model=model, config=config, classes=train.classes, dataset_name=train_all.name, history=monitor.history,
             evaluation=evaluation, test=test_set, device=device, seconds=time.perf_counter() - started,
             stopped=stopped, stop_reason=reason, counts=counts, adaptation=adaptation,
+            tuning={**self.choice.as_dict(), "strategy": config.strategy, "placement": placement},
         )
 
     def _base_and_data(self, train: Dataset, test: Dataset | None):
@@ -555,6 +595,7 @@ def _make_keras_callback(trainer: Trainer, steps: int, epochs: int, base_lr: flo
             self._last_report = 0.0
             self._run_start = None
             self._done_batches = 0
+            self._first_end, self._validation_s, self._validations = 0.0, 0.0, 0  # for an honest ETA
 
         def on_train_begin(self, logs=None):
             self._run_start = time.perf_counter()
@@ -569,6 +610,8 @@ def _make_keras_callback(trainer: Trainer, steps: int, epochs: int, base_lr: flo
                 self.model.stop_training = True
                 self.stopped, self.reason = True, "stopped by the user"
             now = time.perf_counter()
+            if self._done_batches == 1:
+                self._first_end = now  # the first batch traces the graph (and compiles XLA): not a rate
             last = batch + 1 == steps
             if now - self._last_report < trainer._report_interval and not last and not self.stopped:
                 return
@@ -580,13 +623,21 @@ def _make_keras_callback(trainer: Trainer, steps: int, epochs: int, base_lr: flo
                 return
             elapsed = now - self._run_start
             total = steps * epochs
-            rate = self._done_batches / elapsed if elapsed > 0 else 0.0
+            steady = now - self._first_end - self._validation_s
+            if self._done_batches > 1 and steady > 0:
+                rate = (self._done_batches - 1) / steady
+            else:
+                rate = self._done_batches / elapsed if elapsed > 0 else 0.0
+            eta = (total - self._done_batches) / rate if rate > 0 else math.inf
+            if validation is not None:  # this epoch's validation and the later ones, measured or estimated
+                each = self._validation_s / self._validations if self._validations else trainer._validation_estimate(rate)
+                eta += (epochs - self._epoch + 1) * each
             trainer.callbacks.on_batch(
                 BatchProgress(
                     epoch=self._epoch, epochs=epochs, batch=batch + 1, steps=steps, loss=loss,
                     accuracy=float(logs.get("accuracy", math.nan)),
-                    samples_per_second=rate * trainer.config.batch_size, elapsed_s=elapsed,
-                    eta_s=(total - self._done_batches) / rate if rate > 0 else math.inf,
+                    samples_per_second=rate * trainer.choice.batch_size, elapsed_s=elapsed,
+                    eta_s=eta,
                     fraction=self._done_batches / total,
                 )
             )
@@ -597,7 +648,10 @@ def _make_keras_callback(trainer: Trainer, steps: int, epochs: int, base_lr: flo
                 return  # a partial epoch: not a finished epoch in the history
             if validation is not None and not self.stopped:
                 # Validated here rather than by fit(), so a stop request skips it.
+                validation_start = time.perf_counter()
                 scores = self.model.evaluate(validation, verbose=0, return_dict=True)
+                self._validation_s += time.perf_counter() - validation_start
+                self._validations += 1
                 logs.update({f"val_{key}": value for key, value in scores.items()})
             optimizer_lr = self.model.optimizer.learning_rate
             learning_rate = float(optimizer_lr.numpy() if hasattr(optimizer_lr, "numpy") else base_lr)

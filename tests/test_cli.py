@@ -167,7 +167,8 @@ def test_the_readme_commands_are_how_the_shipped_models_were_trained():
         args = build_parser().parse_args(shlex.split(line)[1:])
         asked = dataclasses.asdict(train_config(args))
         stored = bundle.read_bundle(ROOT / args.out).meta["training"]
-        defaults = {"dropout": None, "augment_strength": 1.0, "base": None, "replay": True}  # settings added after some models were trained
+        defaults = {"dropout": None, "augment_strength": 1.0, "base": None, "replay": True,  # settings added after some models were trained
+                    "warmup_epochs": 0.0, "auto_batch_size": False, "strategy": "default"}
         for key, value in asked.items():
             if key == "data":
                 assert stored["data"] == Path(value).name
@@ -208,7 +209,7 @@ def test_piped_train_and_evaluate_show_progress_within_the_work(digits_mini, tmp
     )
     assert result.returncode == 0, result.stderr
     within = [line for line in result.stderr.splitlines() if line.strip().startswith("batch ")]
-    assert 3 <= len(within) <= 10, result.stderr  # the Trainer reports every few batches
+    assert 1 <= len(within) <= 10, result.stderr  # the Trainer reports a few times a second: one line a tenth at most
     assert "\r" not in result.stderr, "no terminal control characters in a pipe"
     evaluated = cli("evaluate", "--model", str(out), "--data", str(digits_mini), "--split", "digitsmini")
     assert evaluated.returncode == 0, evaluated.stderr
