@@ -1,5 +1,6 @@
-"""The Model panel: the network and the run's settings (architecture, epochs, batch, learning
-rate, validation, augmentation, dropout, label smoothing, subset), remembered between runs."""
+"""The Model panel: the network and the run's settings (preset, architecture, epochs, batch,
+learning rate, validation, augmentation, dropout, label smoothing, subset, strategy), remembered
+between runs."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.settings import value
 from app.widgets.elided_label import FixedLinesLabel
-from lenet_core import models
+from lenet_core import models, presets
 
 
 def _members(model) -> set[str]:
@@ -36,6 +37,21 @@ class RunSettingsPanel(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Model", parent)
+        self.preset_combo = QComboBox()
+        self.preset_combo.setObjectName("trainPreset")
+        self.preset_combo.addItem("Custom", None)
+        for name, preset in presets.PRESETS.items():
+            self.preset_combo.addItem(name.capitalize(), name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, preset.summary, Qt.ItemDataRole.ToolTipRole)
+        self.preset_combo.setToolTip("Fill in a tested recipe; change any setting afterwards")
+        self.preset_combo.activated.connect(self._on_preset_chosen)
+        self._preset_extra: dict = {}  # a preset's settings that have no control here (its warm-up)
+        self.strategy_combo = QComboBox()
+        self.strategy_combo.setObjectName("trainStrategy")
+        self.strategy_combo.addItem("One device", "default")
+        self.strategy_combo.addItem("Mirrored: every GPU here", "mirrored")
+        self.strategy_combo.setToolTip("tf.distribute: mirrored trains on every local GPU (one CPU replica without a GPU); "
+                                       "several machines: the command line's --strategy multi-worker")
         self.base_combo = QComboBox()
         self.base_combo.setObjectName("trainBase")
         self.base_combo.addItem("scratch", None)
@@ -77,6 +93,7 @@ class RunSettingsPanel(QGroupBox):
         self.device_label = FixedLinesLabel("probing…", lines=2)  # Start/Stop below stay put
         self.device_label.setObjectName("trainDevice")
         self.form = QFormLayout(self)
+        self.form.addRow("Preset", self.preset_combo)
         self.form.addRow("Start from", self.base_combo)
         self.form.addRow("Architecture", self.architecture_combo)
         self.form.addRow("Epochs", self.epochs_spin)
@@ -87,10 +104,11 @@ class RunSettingsPanel(QGroupBox):
         self.form.addRow("Dropout", self.dropout_spin)
         self.form.addRow("Label smoothing", self.smoothing_spin)
         self.form.addRow("Samples", self.max_samples_spin)
+        self.form.addRow("Strategy", self.strategy_combo)
         self.form.addRow("Device", self.device_label)
         self.settings_widgets = [self.base_combo, self.architecture_combo, self.epochs_spin, self.batch_spin, self.lr_spin,
                                  self.validation_spin, self.augment_check, self.augment_strength_spin, self.dropout_spin,
-                                 self.smoothing_spin, self.max_samples_spin]
+                                 self.smoothing_spin, self.max_samples_spin, self.preset_combo, self.strategy_combo]
 
     def settings(self) -> dict:
         """The TrainConfig fields these controls set."""
@@ -106,7 +124,28 @@ class RunSettingsPanel(QGroupBox):
             dropout=self.dropout_spin.value(),
             label_smoothing=self.smoothing_spin.value(),
             max_samples=self.max_samples_spin.value() or None,
+            strategy=self.strategy_combo.currentData(),
+            **self._preset_extra,
         )
+
+    @Slot(int)
+    def _on_preset_chosen(self, index: int) -> None:
+        """Fill the controls with the preset's recipe (Custom leaves them as they are)."""
+        name = self.preset_combo.itemData(index)
+        self._preset_extra = {}
+        if name is None:
+            return
+        recipe = presets.PRESETS[name].settings
+        self.architecture_combo.setCurrentIndex(max(0, self.architecture_combo.findData(recipe["architecture"])))
+        self._on_architecture_changed()  # the architecture's rate and dropout, unless the recipe names them
+        self.epochs_spin.setValue(recipe["epochs"])
+        self.batch_spin.setValue(recipe["batch_size"])
+        if recipe.get("learning_rate"):
+            self.lr_spin.setValue(recipe["learning_rate"])
+        self.validation_spin.setValue(round(100 * recipe["validation_fraction"]))
+        self.dropout_spin.setValue(recipe["dropout"])
+        self.smoothing_spin.setValue(recipe["label_smoothing"])
+        self._preset_extra = {k: v for k, v in recipe.items() if k in ("warmup_epochs", "schedule")}
 
     def set_locked(self, locked: bool) -> None:
         for widget in self.settings_widgets:
@@ -168,6 +207,13 @@ class RunSettingsPanel(QGroupBox):
         self.dropout_spin.setValue(value(settings, "train/dropout", self.dropout_spin.value(), float))
         self.smoothing_spin.setValue(value(settings, "train/label_smoothing", 0.0, float))
         self.max_samples_spin.setValue(value(settings, "train/max_samples", 0, int))
+        preset = value(settings, "train/preset", "", str)
+        index = self.preset_combo.findData(preset or None)
+        self.preset_combo.setCurrentIndex(max(index, 0))
+        if preset in presets.PRESETS:
+            recipe = presets.PRESETS[preset].settings
+            self._preset_extra = {k: v for k, v in recipe.items() if k in ("warmup_epochs", "schedule")}
+        self.strategy_combo.setCurrentIndex(max(0, self.strategy_combo.findData(value(settings, "train/strategy", "default", str))))
 
     def remember(self, settings) -> None:
         settings.setValue("train/architecture", self.architecture_combo.currentData())
@@ -180,6 +226,8 @@ class RunSettingsPanel(QGroupBox):
         settings.setValue("train/dropout", self.dropout_spin.value())
         settings.setValue("train/label_smoothing", self.smoothing_spin.value())
         settings.setValue("train/max_samples", self.max_samples_spin.value())
+        settings.setValue("train/preset", self.preset_combo.currentData() or "")
+        settings.setValue("train/strategy", self.strategy_combo.currentData())
 
     @Slot()
     def _on_architecture_changed(self) -> None:
