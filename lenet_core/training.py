@@ -44,6 +44,8 @@ class TrainConfig:
     pen_fraction: float = 0.0  # share of training images replaced, per batch, by a copy redrawn with a round pen
     extra_data: str | None = None  # "split:part" of the same source to top classes up from (never a test image)
     extra_per_class: int = 4000  # ...up to this many images per class
+    real_data: str | None = None  # folder of real pen characters (labels.csv: path,label_char,writer), train writers only
+    real_repeat: int = 2  # ...each of them this many times per epoch
     dropout: float | None = None  # None: the architecture's default
     seed: int = 0
     schedule: Literal["cosine", "constant"] = "cosine"
@@ -420,6 +422,16 @@ class Trainer:
                     test = load_dataset(config.data, split, "test")
         if config.extra_data:
             train = self._with_extra_data(train, test)
+        if config.real_data:
+            from lenet_core import extra_data
+
+            try:
+                real = extra_data.pen_tablet_images(config.real_data, train.classes, repeat=config.real_repeat)
+            except (OSError, KeyError, ValueError) as error:
+                raise TrainingError(f"real pen data {config.real_data}: {error}") from None
+            self.callbacks.on_log(f"added {len(real) // max(1, config.real_repeat):,} real pen characters ×{config.real_repeat} "
+                                  f"(train writers; the held-out writers are for measuring)")
+            train = extra_data.combined(train, real)
         if config.max_samples and len(train) > config.max_samples:
             rng = np.random.default_rng(config.seed)
             train = train.subset(np.sort(rng.choice(len(train), config.max_samples, replace=False)))

@@ -204,3 +204,40 @@ def test_shipped_recipe_extra_data_holds_no_balancedx_test_image():
     assert not set(extra_data.image_hashes(loaded_test.images).tolist()) & set(extra_data.image_hashes(loaded.images).tolist())
 
 
+
+
+def fake_unipen(folder: Path, writers: int = 20) -> None:
+    """A UNIPEN-like folder: 64×64 dark-on-white PNGs and labels.csv (path,label_char,writer)."""
+    (folder / "images").mkdir(parents=True)
+    lines = ["path,label_char,writer,source_file,segment_delineation"]
+    for w in range(writers):
+        for char, label in (("1", "1"), ("o", "o")):
+            image = np.full((64, 64), 255, np.uint8)
+            if char == "1":
+                cv2.line(image, (22 + w, 10), (30, 54), 0, 3)  # a different slant for every writer
+            else:
+                cv2.ellipse(image, (32, 32), (6 + w, 24), 0, 0, 360, 0, 3)  # and width
+            name = f"images/{char}_{w}.png"
+            cv2.imwrite(str(folder / name), image)
+            lines.append(f"{name},{label},inst/W{w:03d},x.dat,1")
+    (folder / "labels.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_real_pen_images_come_only_from_train_writers(tmp_path):
+    from lenet_core import robustness
+
+    fake_unipen(tmp_path)
+    classes = ("1", "O")  # lower-case o folds to O
+    images, labels, writers = robustness.load_unipen(tmp_path, classes)
+    assert images.shape == (40, 64, 64) and sorted(set(labels.tolist())) == [0, 1]
+    held = robustness.held_out_writer(writers)
+    assert 0 < held.sum() < len(held)
+    np.testing.assert_array_equal(held, robustness.held_out_writer(writers))  # stable
+    real = extra_data.pen_tablet_images(tmp_path, classes, repeat=2)
+    assert len(real) == 2 * int((~held).sum())
+    assert real.images.dtype == np.uint8 and real.images.shape[1:] == (28, 28)
+    # Every training image is the pipeline's input of a train writer's image, none of a held-out one.
+    held_inputs = {preprocess.run(image, preprocess.DRAWING).as_uint8().tobytes() for image in images[held]}
+    train_inputs = {preprocess.run(image, preprocess.DRAWING).as_uint8().tobytes() for image in images[~held]}
+    got = {x.tobytes() for x in real.images}
+    assert got == train_inputs and not got & held_inputs
