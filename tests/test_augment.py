@@ -5,6 +5,7 @@ test image."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import cv2
 import numpy as np
