@@ -26,7 +26,7 @@ from lenet_core import augment, extra_data, robustness  # noqa: E402
 from lenet_core.bundle import read_bundle  # noqa: E402
 from lenet_core.datasets import load_dataset  # noqa: E402
 
-BASE = AugmentSettings = augment.AugmentSettings()
+BASE = augment.AugmentSettings().with_quality()
 VARIANTS = {
     "control": (BASE.without_quality(), 0.0),
     "quality": (BASE, 0.0),

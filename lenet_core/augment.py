@@ -4,6 +4,12 @@ Small random affine maps (slant, rotation, size, aspect, shift) and a random cha
 stroke width: the ways one person's characters differ from another's, and the ways the
 preprocessing pipeline's output can differ from EMNIST. Applied in the input pipeline only,
 so exported networks carry no augmentation ops.
+
+For real handwriting (issue 13): `pen_copies` redraws every training image along its centre
+line with a uniform round pen, as tablets and mice write (numpy, ~1 ms an image, made once per
+run; `TrainConfig.pen_fraction` swaps copies in per batch), and `degrade_batch` adds elastic
+distortion, blur or sharpening, low resolution and noise (TensorFlow, per batch; off unless
+its settings are raised, see AugmentSettings).
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ class AugmentSettings:
     aspect: float = 0.08
     shift_px: float = 1.5
     stroke: float = 0.6  # up to this share of a 3×3 dilation (or erosion) is blended in
-    # Image-quality changes the pipeline passes on from real inputs (see benchmarks/accuracy.py):
-    blur: float = 0.8  # blend towards a σ≈0.8 px blur by up to this share...
-    sharpen: float = 0.5  # ...or away from it (unsharp masking) by up to this share
-    elastic_px: float = 1.0  # smooth random displacement field, up to this many pixels
-    low_res: float = 0.15  # share of images shrunk to 10–20 px and enlarged again (small photos)
-    noise: float = 0.03  # Gaussian noise of up to this σ on the ink, before the peak is rescaled
+    # Image-quality changes (degrade_batch), off by default: in fine-tune probes (blur 0.8,
+    # sharpen 0.5, elastic 1 px, low resolution 15 %, noise 0.03 together) they cost 1.4 points
+    # direct and 0.7 on UNIPEN and gained nothing on photos (benchmarks/probe_augment.py, README).
+    blur: float = 0.0  # blend towards a σ≈0.8 px blur by up to this share...
+    sharpen: float = 0.0  # ...or away from it (unsharp masking) by up to this share
+    elastic_px: float = 0.0  # smooth random displacement field, up to this many pixels
+    low_res: float = 0.0  # share of images shrunk to 10–20 px and enlarged again (small photos)
+    noise: float = 0.0  # Gaussian noise of up to this σ on the ink, before the peak is rescaled
 
     def scaled(self, strength: float) -> AugmentSettings:
         """These settings with every random range multiplied by `strength` (0: no change at all)."""
@@ -47,6 +55,11 @@ class AugmentSettings:
             low_res=min(1.0, self.low_res * strength),
             noise=self.noise * strength,
         )
+
+    def with_quality(self, blur: float = 0.8, sharpen: float = 0.5, elastic_px: float = 1.0, low_res: float = 0.15,
+                     noise: float = 0.03) -> AugmentSettings:
+        """These settings with the image-quality changes on (the probes' "quality" variant)."""
+        return dataclasses.replace(self, blur=blur, sharpen=sharpen, elastic_px=elastic_px, low_res=low_res, noise=noise)
 
     def without_quality(self) -> AugmentSettings:
         """Only the geometric and stroke changes (the augmentation before issue 13)."""

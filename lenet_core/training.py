@@ -163,6 +163,7 @@ class TrainResult:
             "training": {
                 **asdict(self.config),
                 "data": Path(self.config.data).name,
+                "real_data": Path(self.config.real_data).name if self.config.real_data else None,
                 "epochs_run": len(self.history),
                 "partial": self.partial,
                 "stop_reason": self.stop_reason,
