@@ -7,6 +7,11 @@ Full run (hours on 2 CPU cores):  python benchmarks/accuracy.py
 Quick look:                      python benchmarks/accuracy.py --splits digitsx --epochs 2 --max-samples 20000
 Only score existing models:      python benchmarks/accuracy.py --bundles resources/models/*.lenet
 Seeds trained, ours as shipped:  python benchmarks/accuracy.py --recipes lenet5-classic lenet5 --bundles resources/models/*.lenet
+Real-handwriting conditions, old and new models side by side on the same inputs:
+                                 python benchmarks/accuracy.py --compare OLD.lenet NEW.lenet [--robustness-samples 2000]
+  (test accuracy; file round trip at 28/64/112/400 px; pad drawing; round pens 4-40 px on a 280 px
+  pad; synthetic photos full size and as 24-40 px crops; UNIPEN real pen-tablet characters, all
+  writers and the held-out writers — see lenet_core/robustness.py)
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from lenet_core.datasets import load_dataset  # noqa: E402
 from lenet_core.evaluate import evaluate  # noqa: E402
 from lenet_core.inference import Recognizer  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data" / "emnist"
+# ../shared/data next to the checkout (a worktree one level deeper finds it one level up).
+SHARED = next((p / "shared" / "data" / "emnist" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared" / "data" / "emnist").exists()),
+              ROOT.parent / "shared" / "data" / "emnist")
 SPLITS = ("balancedx", "lettersx", "digitsx")
 SEED_SCORES = {"balancedx": 0.854, "lettersx": 0.921, "digitsx": 0.9918}  # measured here, 10 epochs
 GOALS = {"balancedx": 0.90, "lettersx": 0.95, "digitsx": 0.996}
@@ -56,6 +63,46 @@ def score(recognizer: Recognizer, split: str, robustness_samples: int) -> dict:
     return {"accuracy": result.accuracy, "weighted_f1": result.weighted_f1, **{f"robust_{k}": v for k, v in robust.as_dict().items()}}
 
 
+def compare(paths: list[Path], samples: int, seed: int = 0) -> list[dict]:
+    """Every model on the same inputs of every condition; one table per split."""
+    bundles = [read_bundle(path) for path in paths]
+    rows = []
+    for n_classes in sorted({len(b.classes) for b in bundles}, reverse=True):
+        split = {10: "digitsx", 26: "lettersx", 47: "balancedx"}[n_classes]
+        group = [b for b in bundles if len(b.classes) == n_classes]
+        test = load_dataset(SHARED, split, "test")
+        unipen = None
+        folder = SHARED.parent / robustness.UNIPEN_FOLDER
+        if folder.exists():
+            images, labels, writers = robustness.load_unipen(folder, test.classes)
+            unipen = (images, labels, "UNIPEN all")
+        started = time.perf_counter()
+        conditions, _ = robustness.benchmark_inputs(test, samples, seed, unipen)
+        if unipen is not None:
+            held = robustness.held_out_writer(writers)
+            inputs, labels, readable = conditions["UNIPEN all"]
+            conditions["UNIPEN held-out writers"] = (inputs[held], labels[held], readable[held])
+        print(f"{split}: inputs of {len(conditions)} conditions made in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        scores = []
+        for bundle in group:
+            recognizer = Recognizer(bundle)
+            full = recognizer.probabilities_batched(test.images.astype("float32") / 255.0)
+            scores.append({"test (all)": float((full.argmax(axis=1) == test.labels).mean()), **robustness.score_inputs(recognizer, conditions)})
+        names = [f"{b.name} ({b.path.parent.name}/{b.path.name})" for b in group]
+        print(f"\n{split}, {samples} test characters per condition; UNIPEN {len(unipen[1]) if unipen else 0} characters")
+        print(f"{'condition':26s}" + "".join(f" {'model ' + str(i + 1):>9s}" for i in range(len(group))) + "   gap to direct")
+        for condition in scores[0]:
+            values = [s[condition] for s in scores]
+            gaps = " ".join(f"{(v - s['direct']) * 100:+5.1f}" for v, s in zip(values, scores))
+            print(f"{condition:26s}" + "".join(f" {v:9.2%}" for v in values) + f"   {gaps}")
+        for i, name in enumerate(names):
+            print(f"  model {i + 1}: {name}")
+        for bundle, score_row in zip(group, scores):
+            rows.append({"split": split, "model": bundle.name, "path": str(bundle.path), "samples": samples,
+                         **{k: round(v, 4) for k, v in score_row.items()}})
+    return rows
+
+
 def train(split: str, recipe: str, epochs: int | None, max_samples: int | None, out: Path) -> tuple[Path, dict]:
     from lenet_core.training import TrainConfig, Trainer
 
@@ -78,9 +125,14 @@ def main() -> None:
     parser.add_argument("--robustness-samples", type=int, default=1000)
     parser.add_argument("--bundles", nargs="+", type=Path, help="score these model files instead of training")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "accuracy")
+    parser.add_argument("--compare", nargs="+", type=Path, metavar="BUNDLE",
+                        help="score these models side by side on the real-handwriting conditions (no training)")
     args = parser.parse_args()
     if not SHARED.exists():
         raise SystemExit(f"the EMNIST data is not at {SHARED}")
+    if args.compare:
+        print(json.dumps({"rows": compare(args.compare, args.robustness_samples)}))
+        return
     rows = []
     recipes = args.recipes if args.recipes is not None else ([] if args.bundles else list(RECIPES))
     for path in args.bundles or []:

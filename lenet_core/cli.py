@@ -278,6 +278,8 @@ def train_config(args):
         learning_rate=args.lr, validation_fraction=args.validation, augment=not args.no_augment, seed=args.seed,
         schedule=args.schedule, label_smoothing=args.label_smoothing, balance_classes=not args.no_balance,
         max_samples=args.max_samples, patience=args.patience, dropout=args.dropout, augment_strength=args.augment_strength,
+        pen_fraction=args.pen_fraction, extra_data=args.extra_data, extra_per_class=args.extra_per_class,
+        real_data=args.real_data, real_repeat=args.real_repeat,
     )
     return _speed_settings(config, args)
 
@@ -494,6 +496,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-augment", action="store_true")
     train.add_argument("--augment-strength", type=float, default=1.0, metavar="S",
                        help="scale the augmentation's rotation, shear, size, shift and stroke ranges (default 1)")
+    train.add_argument("--pen-fraction", type=float, default=0.0, metavar="F",
+                       help="share of training images redrawn with a random round pen, as tablets and mice write (default 0)")
+    train.add_argument("--extra-data", metavar="SPLIT:PART",
+                       help="more images from the same source, e.g. bymerge:test (test-part images are never taken)")
+    train.add_argument("--extra-per-class", type=int, default=4000, metavar="N",
+                       help="with --extra-data: top each class up to N images (default 4000)")
+    train.add_argument("--real-data", metavar="FOLDER",
+                       help="real pen characters to add (labels.csv with path,label_char,writer; e.g. UNIPEN): "
+                            "only the writers not held out for measuring")
+    train.add_argument("--real-repeat", type=int, default=2, metavar="N", help="with --real-data: each image N times (default 2)")
     train.add_argument("--dropout", type=float, help="dropout rate (default: the architecture's)")
     train.add_argument("--no-balance", action="store_true", help="do not weight rare classes up")
     train.add_argument("--label-smoothing", type=float, default=0.0)

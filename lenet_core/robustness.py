@@ -136,3 +136,105 @@ def measure(recognizer, data: Dataset, samples: int = 1000, seed: int = 0, pen_w
         for width in pen_widths
     }
     return Robustness(direct, round_trip, photo, widths, len(index))
+
+
+# --- conditions of the real-handwriting benchmark (benchmarks/accuracy.py) -------------------
+
+FILE_SIDES = (28, 64, 112, 400)
+PEN_WIDTHS = (4.0, 10.0, 24.0, 40.0)
+LOW_RES_PHOTO_SIDES = (24, 32, 40)
+UNIPEN_FOLDER = "realhand/unipen_r01v07"
+
+
+def as_file(image28: np.ndarray, side: int) -> np.ndarray:
+    """An EMNIST character written as a `side`-pixel dark-on-white PNG and read back."""
+    dark = 255 - image28
+    if side != image28.shape[0]:
+        dark = cv2.resize(dark, (side, side), interpolation=cv2.INTER_CUBIC if side > image28.shape[0] else cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".png", dark)
+    return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED) if ok else dark
+
+
+def as_low_res_photo(image28: np.ndarray, rng: np.random.Generator, side: int) -> np.ndarray:
+    """A small crop of a photo (a far-away or low-resolution camera): the full-size synthetic
+    photo shrunk to `side` pixels, then the sensor noise and JPEG compression of that size."""
+    full = as_photo(image28, rng).astype(np.float32)
+    small = cv2.resize(full, (side, side), interpolation=cv2.INTER_AREA)
+    small = small + rng.normal(0, rng.uniform(2.0, 6.0), small.shape[:2])[..., None].astype(np.float32)
+    rgb = np.clip(small, 0, 255).astype(np.uint8)
+    ok, encoded = cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
+    return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED) if ok else rgb
+
+
+def load_unipen(folder, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UNIPEN characters (64×64, dark on white) whose label folds to one of `classes`:
+    images, label indices into `classes`, and writer ids. Lower-case letters a model lacks
+    fold to upper case (the EMNIST balanced merge; lettersx merges all of them)."""
+    import csv
+    from pathlib import Path
+
+    folder = Path(folder)
+    index = {name: i for i, name in enumerate(classes)}
+    images, labels, writers = [], [], []
+    with open(folder / "labels.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            char = row["label_char"]
+            label = index.get(char, index.get(char.upper()))
+            if label is None:
+                continue
+            image = cv2.imread(str(folder / row["path"]), cv2.IMREAD_GRAYSCALE)
+            if image is None:
+                continue
+            images.append(image)
+            labels.append(label)
+            writers.append(row["writer"])
+    return np.stack(images), np.array(labels, np.int64), np.array(writers)
+
+
+def held_out_writer(writers: np.ndarray, fraction: float = 0.3) -> np.ndarray:
+    """A stable writer-level split: True for the writers whose id hashes into the held-out share."""
+    import hashlib
+
+    def side(writer: str) -> bool:
+        return int(hashlib.md5(writer.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
+
+    table = {writer: side(writer) for writer in set(writers.tolist())}
+    return np.array([table[w] for w in writers.tolist()], bool)
+
+
+def benchmark_inputs(data: Dataset, samples: int = 1000, seed: int = 0, unipen: tuple | None = None) -> tuple[dict[str, tuple], np.ndarray]:
+    """The 28×28 inputs of every benchmark condition, made once so that several models can be
+    scored on exactly the same inputs: {condition: (inputs N×28×28 with NaN-free blanks, labels,
+    readable mask)}, and the sample index into `data`."""
+    rng = np.random.default_rng(seed)
+    index = rng.choice(len(data), min(samples, len(data)), replace=False)
+    images, labels = data.images[index], data.labels[index]
+    blank = np.zeros((28, 28), np.float32)
+
+    def pack(inputs, labels=labels):
+        readable = np.array([x is not None for x in inputs])
+        return np.stack([x if x is not None else blank for x in inputs]).astype(np.float32), labels, readable
+
+    conditions: dict[str, tuple] = {"direct": (images.astype(np.float32) / 255, labels, np.ones(len(labels), bool))}
+    for side in FILE_SIDES:
+        conditions[f"file {side}px"] = pack([preprocess.run(as_file(image, side), preprocess.DRAWING).input for image in images])
+    conditions["pad drawing"] = pack([preprocess.run(as_drawing(image), preprocess.DRAWING).input for image in images])
+    for width in PEN_WIDTHS:
+        conditions[f"pen {width:g}px"] = pack([preprocess.run(with_pen_width(image, width), preprocess.DRAWING).input for image in images])
+    photo_rng = np.random.default_rng(seed + 1)
+    conditions["photo 320px"] = pack([preprocess.run(as_photo(image, photo_rng), preprocess.PHOTO).input for image in images])
+    for side in LOW_RES_PHOTO_SIDES:
+        conditions[f"photo {side}px"] = pack([preprocess.run(as_low_res_photo(image, photo_rng, side), preprocess.PHOTO).input for image in images])
+    if unipen is not None:
+        unipen_images, unipen_labels, name = unipen
+        conditions[name] = pack([preprocess.run(image, preprocess.DRAWING).input for image in unipen_images], unipen_labels)
+    return conditions, index
+
+
+def score_inputs(recognizer, conditions: dict[str, tuple]) -> dict[str, float]:
+    """Single-pass accuracy of `recognizer` on every condition (an unreadable input counts as wrong)."""
+    scores = {}
+    for name, (inputs, labels, readable) in conditions.items():
+        predictions = recognizer.probabilities_batched(inputs).argmax(axis=1)
+        scores[name] = float(np.mean((predictions == labels) & readable))
+    return scores

@@ -40,6 +40,11 @@ class TrainConfig:
     validation_fraction: float = 0.1
     augment: bool = True
     augment_strength: float = 1.0  # scales every range of augment.AugmentSettings
+    pen_fraction: float = 0.0  # share of training images replaced, per batch, by a copy redrawn with a round pen
+    extra_data: str | None = None  # "split:part" of the same source to top classes up from (never a test image)
+    extra_per_class: int = 4000  # ...up to this many images per class
+    real_data: str | None = None  # folder of real pen characters (labels.csv: path,label_char,writer), train writers only
+    real_repeat: int = 2  # ...each of them this many times per epoch
     dropout: float | None = None  # None: the architecture's default
     seed: int = 0
     schedule: Literal["cosine", "constant"] = "cosine"
@@ -60,6 +65,8 @@ class TrainConfig:
         lr = self.learning_rate or (FINE_TUNE_LEARNING_RATE if self.base else spec.learning_rate)
         dropout = spec.dropout if self.dropout is None else self.dropout
         augmentation = "off" if not self.augment else ("on" if self.augment_strength == 1.0 else f"×{self.augment_strength:g}")
+        if self.augment and self.pen_fraction > 0:
+            augmentation += f", {self.pen_fraction:.0%} pen-redrawn"
         return (
             f"{self.architecture}, {self.epochs} epochs, batch {self.batch_size}, lr {lr:g} ({self.schedule}), "
             f"dropout {dropout:g}, label smoothing {self.label_smoothing:g}, augmentation {augmentation}, "
@@ -168,6 +175,7 @@ class TrainResult:
             "training": {
                 **asdict(self.config),
                 "data": Path(self.config.data).name,
+                "real_data": Path(self.config.real_data).name if self.config.real_data else None,
                 "epochs_run": len(self.history),
                 "partial": self.partial,
                 "stop_reason": self.stop_reason,
@@ -311,21 +319,34 @@ def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def make_tf_dataset(data: Dataset, batch_size: int, training: bool, augment: bool, seed: int, weights: np.ndarray | None = None,
-                    augment_strength: float = 1.0):
+                    augment_strength: float = 1.0, pen_images: np.ndarray | None = None, pen_fraction: float = 0.0,
+                    settings=None):
+    """Batches of (images, one-hot labels[, sample weights]); with `pen_images` (a pen-redrawn
+    copy of every image, augment.pen_copies), each image is swapped for its copy with
+    probability `pen_fraction`, anew every epoch, before the other augmentation."""
     import tensorflow as tf
 
     from lenet_core.augment import AugmentSettings, augment_batch
 
-    settings = AugmentSettings().scaled(augment_strength)
+    if settings is None:
+        settings = AugmentSettings().scaled(augment_strength)
+    use_pens = augment and pen_images is not None and pen_fraction > 0
 
     n_classes = data.n_classes
-    ds = tf.data.Dataset.from_tensor_slices((data.images, data.labels.astype(np.int32)))
+    if use_pens:
+        ds = tf.data.Dataset.from_tensor_slices(((data.images, pen_images), data.labels.astype(np.int32)))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((data.images, data.labels.astype(np.int32)))
     if training:
         ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     weight_table = tf.constant(weights) if weights is not None else None
 
     def prepare(images, labels):
+        if use_pens:
+            plain, redrawn = images
+            swap = tf.random.uniform([tf.shape(plain)[0], 1, 1]) < pen_fraction
+            images = tf.where(swap, redrawn, plain)
         x = tf.cast(images, tf.float32)[..., None] / 255.0
         if augment:
             x = augment_batch(x, settings)
@@ -367,6 +388,8 @@ class Trainer:
         problem = config_problem(config)
         if problem:
             raise TrainingError(problem)
+        if not 0.0 <= config.pen_fraction <= 1.0:
+            raise TrainingError("the pen-redrawn share must be between 0 and 1")
         self.config = config
         self.callbacks = callbacks or TrainingCallbacks()
         self.stop_event = stop_event or threading.Event()
@@ -383,6 +406,34 @@ class Trainer:
         a third of a training step per sample."""
         samples_per_second = batches_per_second * self.choice.batch_size
         return self._validation_samples / (3 * samples_per_second) if samples_per_second > 0 else 0.0
+
+    def _with_extra_data(self, train: Dataset, test: Dataset | None) -> Dataset:
+        """The training set topped up from `extra_data`, without any image of the test part."""
+        from lenet_core import extra_data
+
+        split, _, part = self.config.extra_data.partition(":")
+        if not split or not part:
+            raise TrainingError(f"extra data {self.config.extra_data!r}: give it as SPLIT:PART, e.g. bymerge:test")
+        pool = load_dataset(self.config.data, split, part)
+        if pool.classes != train.classes:
+            raise TrainingError(f"extra data {self.config.extra_data}: its classes differ from the training set's")
+        extra = extra_data.extra_training_images(pool, train, [test] if test is not None else [], self.config.extra_per_class,
+                                                 self.config.seed)
+        self.callbacks.on_log(f"added {len(extra):,} images of {self.config.extra_data} (none of the test part)")
+        return extra_data.combined(train, extra)
+
+    def _pen_copies(self, train: Dataset) -> np.ndarray:
+        """Every training image redrawn with a random round pen (about 1 ms an image), stoppable."""
+        from lenet_core.augment import pen_copies
+
+        started = time.perf_counter()
+        chunk = 4096
+        parts = []
+        for start in range(0, len(train), chunk):
+            self._stop_if_asked("redrawing the training images with a pen")
+            parts.append(pen_copies(train.images[start : start + chunk], seed=self.config.seed * 7919 + start))
+        self.callbacks.on_log(f"redrew {len(train):,} training images with random round pens in {time.perf_counter() - started:.0f} s")
+        return np.concatenate(parts)
 
     def _stop_if_asked(self, stage: str) -> None:
         """Before the first batch the Keras callback cannot see the flag; these checks can."""
@@ -401,6 +452,18 @@ class Trainer:
                 info = next((i for i in open_source(config.data).splits() if i.name == split), None)
                 if info is not None and "test" in info.parts and train.name != f"{split}-test":
                     test = load_dataset(config.data, split, "test")
+        if config.extra_data:
+            train = self._with_extra_data(train, test)
+        if config.real_data:
+            from lenet_core import extra_data
+
+            try:
+                real = extra_data.pen_tablet_images(config.real_data, train.classes, repeat=config.real_repeat)
+            except (OSError, KeyError, ValueError) as error:
+                raise TrainingError(f"real pen data {config.real_data}: {error}") from None
+            self.callbacks.on_log(f"added {len(real) // max(1, config.real_repeat):,} real pen characters ×{config.real_repeat} "
+                                  f"(train writers; the held-out writers are for measuring)")
+            train = extra_data.combined(train, real)
         if config.max_samples and len(train) > config.max_samples:
             rng = np.random.default_rng(config.seed)
             train = train.subset(np.sort(rng.choice(len(train), config.max_samples, replace=False)))
@@ -486,7 +549,11 @@ class Trainer:
         finally:
             keras.config.set_dtype_policy(previous_policy)
         weights = class_weights(train.labels, train.n_classes) if config.balance_classes else None
-        train_ds = make_tf_dataset(train, batch_size, True, config.augment, config.seed, weights, config.augment_strength)
+        pen_images = None
+        if config.augment and config.pen_fraction > 0:
+            pen_images = self._pen_copies(train)
+        train_ds = make_tf_dataset(train, batch_size, True, config.augment, config.seed, weights, config.augment_strength,
+                                   pen_images, config.pen_fraction)
         val_ds = make_tf_dataset(validation, 1024, False, False, config.seed) if len(validation) else None
         if self.strategy is not None:
             train_ds, val_ds = distribute.shard(train_ds), val_ds and distribute.shard(val_ds)
