@@ -517,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true")
     # speed, presets and distribution (checked in _speed_settings, so a bad value is one line)
     train.add_argument("--preset", metavar="quick|full",
-                       help="quick: ≥ 88 %% on EMNIST balanced in ~10 min on 2 cores; full: the shipped recipe (your options win)")
+                       help="quick: ≥ 88 %% on EMNIST balanced in ~10 min on 2 cores; full: the EMNIST-only 20-epoch balanced recipe (your options win)")
     train.add_argument("--jit", default="auto", metavar="on|off|auto",
                        help="XLA compilation; auto: what a short probe measured faster on this machine (default)")
     train.add_argument("--warmup", type=float, metavar="EPOCHS", help="cosine schedule: warm the rate up over this many epochs")

@@ -1,5 +1,6 @@
 """Named training recipes: "quick" (a good model in minutes on a laptop CPU) and "full" (the
-shipped balanced model's recipe). A preset fills in only the settings a user leaves unset.
+EMNIST-only recipe of the earlier shipped balanced model; the shipped one also trains on extra
+pool images and real pen writers, see the README). A preset fills in only the settings a user leaves unset.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "full",
-            "the shipped emnist-balanced recipe (89.6 %): 20 epochs, about 40 minutes on 2 CPU cores",
+            "the EMNIST-only balanced recipe (89.6 %): 20 epochs, about 40 minutes on 2 CPU cores",
             dict(architecture="lenet-plus", epochs=20, batch_size=128, label_smoothing=0.1, dropout=0.0,
                  validation_fraction=0.0, schedule="cosine"),
         ),

@@ -31,9 +31,9 @@ def test_the_quick_preset_is_a_short_warm_started_cosine_run_on_everything():
     assert quick == preset_config("quick", TrainConfig(data="somewhere"))
 
 
-def test_the_full_preset_is_the_readme_recipe_of_the_shipped_balanced_model():
+def test_the_full_preset_is_the_readmes_emnist_only_balanced_recipe():
     line = next(line for line in (ROOT / "README.md").read_text().splitlines()
-                if line.startswith("lenet-studio train ") and "--name emnist-balanced" in line)
+                if line.startswith("lenet-studio train ") and "--name emnist-balanced-emnist-only" in line)
     readme = config(*line.split()[4:])  # the options after `--data ../shared/data/emnist`
     full = config("--preset", "full", "--split", "balancedx", "--name", "emnist-balanced",
                   "--out", "resources/models/emnist-balanced.lenet")
