@@ -27,26 +27,11 @@ def as_drawing(image28: np.ndarray, side: int = CANVAS_SIDE, fill: float = 0.7) 
 
 
 def skeleton(mask: np.ndarray) -> np.ndarray:
-    """One-pixel-wide centre lines of a binary mask (Zhang–Suen thinning), connectivity kept."""
-    image = np.pad(mask.astype(np.uint8) > 0, 1).astype(np.uint8)
-    while True:
-        changed = False
-        for step in (0, 1):
-            p = [np.roll(np.roll(image, -dy, 0), -dx, 1) for dy, dx in
-                 ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))]  # P2..P9
-            neighbours = sum(p)
-            ring = p + [p[0]]
-            transitions = sum(((a == 0) & (b == 1)).astype(np.uint8) for a, b in zip(ring, ring[1:]))
-            if step == 0:
-                gone = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
-            else:
-                gone = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
-            remove = (image == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & gone
-            if remove.any():
-                image[remove] = 0
-                changed = True
-        if not changed:
-            return image[1:-1, 1:-1].astype(bool)
+    """One-pixel-wide centre lines of a binary mask (Zhang–Suen thinning), connectivity kept: the
+    batch thinning that training's pen augmentation uses, on one mask."""
+    from lenet_core.augment import skeletons
+
+    return skeletons(np.asarray(mask)[None] > 0)[0]
 
 
 def with_pen_width(image28: np.ndarray, width_px: float, side: int = CANVAS_SIDE, fill: float = 0.7) -> np.ndarray:
