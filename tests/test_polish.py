@@ -212,3 +212,8 @@ def test_opening_each_page_at_the_minimum_size_does_not_grow_the_window(qtbot, m
         qtbot.wait(100)
         assert window.size() == size, window.tabs.tabText(index)
     assert size.width() <= 729, "no wider than the minimum the issue measured"
+    window.tabs.setCurrentWidget(window.train_page)
+    qtbot.wait(100)
+    page = window.train_page
+    side = page.layout().itemAt(0).widget()
+    assert side.geometry().right() < page.tabs.geometry().left(), "the Train page's columns do not overlap"

@@ -98,6 +98,9 @@ class TrainPage(QWidget):
         side_scroll.setFixedWidth(345)
 
         self.tabs = QTabWidget()
+        # Its least width, said outright: the pages of a tab widget not shown yet may report less
+        # than they need, and the window's minimum is taken from this page's at start.
+        self.tabs.setMinimumWidth(330)
         self.data_tab, self.run_tab, self.result_tab = self.data_view, QWidget(), QWidget()
         self.tabs.addTab(self.data_tab, "Data")
         self.tabs.addTab(self.run_tab, "Training")
