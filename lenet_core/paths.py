@@ -46,12 +46,18 @@ def user_data_problem() -> str | None:
     """None when the user data folder exists (or can be made) and takes a file; otherwise one
     line saying why not, for a read-only or missing home. The app still runs without it."""
     folder = user_data_dir()
+    problem = folder_write_problem(folder)
+    return f"{folder} is not writable ({problem})" if problem else None
+
+
+def folder_write_problem(folder: Path) -> str | None:
+    """None when `folder` exists (or can be made) and takes a file; otherwise the system's reason."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
-        return f"{folder} is not writable ({error.strerror or error})"
+        return str(error.strerror or error)
     return None
 
 

@@ -207,14 +207,11 @@ def output_problem(path: Path) -> str | None:
     name_bytes = len(os.fsencode(path.name))
     if name_bytes + TEMP_NAME_SPARE > MAX_NAME_BYTES:
         return f"the file name is {name_bytes} bytes long; at most {MAX_NAME_BYTES - TEMP_NAME_SPARE} are possible"
+    from lenet_core.paths import folder_write_problem
+
     folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        return f"cannot write in {folder} ({error.strerror or error})"
-    return None
+    problem = folder_write_problem(folder)
+    return f"cannot write in {folder} ({problem})" if problem else None
 
 
 def temp_name_prefix(target: Path) -> str:

@@ -100,3 +100,16 @@ def main_window_factory(qtbot):
 @pytest.fixture
 def main_window(main_window_factory):
     return main_window_factory()
+
+
+@pytest.fixture
+def photo_page(main_window, monkeypatch):
+    """The real window's Photo page, shown; a message box opened from it fails the test (the page
+    says everything in its own message line)."""
+    def no_dialogs(*args, **kwargs):
+        raise AssertionError("the Photo page must not open message boxes")
+
+    for name in ("warning", "critical", "information"):
+        monkeypatch.setattr(f"app.window.QMessageBox.{name}", no_dialogs)
+    main_window.tabs.setCurrentWidget(main_window.photo_page)
+    return main_window.photo_page

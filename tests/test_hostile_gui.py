@@ -22,14 +22,8 @@ HOSTILE = {
 
 
 @pytest.fixture
-def page(main_window, monkeypatch):
-    def no_dialogs(*args, **kwargs):
-        raise AssertionError("the Photo page must not open message boxes")
-
-    for name in ("warning", "critical", "information"):
-        monkeypatch.setattr(f"app.window.QMessageBox.{name}", no_dialogs)
-    main_window.tabs.setCurrentWidget(main_window.photo_page)
-    return main_window.photo_page
+def page(photo_page):
+    return photo_page
 
 
 def test_hostile_files_are_named_for_what_they_are_in_the_page(qtbot, main_window, page, tmp_path, monkeypatch):

@@ -36,14 +36,8 @@ def photos(tmp_path_factory):
 
 
 @pytest.fixture
-def page(main_window, monkeypatch):
-    def no_dialogs(*args, **kwargs):
-        raise AssertionError("the Photo page must not open message boxes")
-
-    for name in ("warning", "critical", "information"):
-        monkeypatch.setattr(f"app.window.QMessageBox.{name}", no_dialogs)
-    main_window.tabs.setCurrentWidget(main_window.photo_page)
-    return main_window.photo_page
+def page(photo_page):
+    return photo_page
 
 
 def settled(qtbot, page):
