@@ -195,8 +195,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=40, help="lines per condition (default 40)")
     parser.add_argument("--tune", action="store_true", help="search the weights on the dev writers")
     parser.add_argument("--fit", action="store_true", help="fit the reader's whole-character model on the dev writers")
+    parser.add_argument("--model", help="model name or .lenet file (default: the active shipped model)")
     args = parser.parse_args()
-    recognizer = Recognizer()
+    recognizer = Recognizer(args.model)
     if args.fit:
         fit(recognizer, args.lines)
         return

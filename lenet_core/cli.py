@@ -279,7 +279,7 @@ def train_config(args):
         schedule=args.schedule, label_smoothing=args.label_smoothing, balance_classes=not args.no_balance,
         max_samples=args.max_samples, patience=args.patience, dropout=args.dropout, augment_strength=args.augment_strength,
         pen_fraction=args.pen_fraction, extra_data=args.extra_data, extra_per_class=args.extra_per_class,
-        real_data=args.real_data, real_repeat=args.real_repeat,
+        real_data=args.real_data, real_repeat=args.real_repeat, touching=args.touching,
     )
     return _speed_settings(config, args)
 
@@ -506,6 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="real pen characters to add (labels.csv with path,label_char,writer; e.g. UNIPEN): "
                             "only the writers not held out for measuring")
     train.add_argument("--real-repeat", type=int, default=2, metavar="N", help="with --real-data: each image N times (default 2)")
+    train.add_argument("--touching", type=int, default=0, metavar="N",
+                       help="add N training images of characters cut out of touching neighbours, as the line reader cuts them (default 0)")
     train.add_argument("--dropout", type=float, help="dropout rate (default: the architecture's)")
     train.add_argument("--no-balance", action="store_true", help="do not weight rare classes up")
     train.add_argument("--label-smoothing", type=float, default=0.0)
