@@ -23,9 +23,10 @@ def wait_for_panel(qtbot, panel, timeout=15000):
 
 def test_the_network_panel_follows_the_drawing(qtbot, main_window):
     page = main_window.draw_page
-    assert not page.network.isVisible()
+    assert not page.network.isVisible() and page.network_button.text() == "Network ▸"
     qtbot.mouseClick(page.network_button, Qt.MouseButton.LeftButton)
     assert page.network.isVisible() and page.network_button.isChecked()
+    assert page.network_button.text() == "Network ◂"  # the arrow says which way a click moves the panel
     shown = wait_for_panel(qtbot, page.network)
     assert not shown.tiles and "Draw" in shown.message  # an empty pad: nothing inside yet
 
@@ -77,7 +78,7 @@ def test_the_network_panel_follows_the_drawing(qtbot, main_window):
 
     # Hidden again: no more work for it.
     page.network_button.click()
-    assert not page.network.isVisible()
+    assert not page.network.isVisible() and page.network_button.text() == "Network ▸"
     before = page.network._sequence
     replay(pad, sample_strokes("zero")["strokes"])
     qtbot.waitUntil(lambda: not page._throttle.isActive() and page._shown == page._sequence, timeout=10000)

@@ -320,6 +320,7 @@ class DrawPage(QWidget):
     def show_network(self, shown: bool) -> None:
         self.network_button.setChecked(shown)
         self.network.setVisible(shown)
+        self.network_button.setText("Network ◂" if shown else "Network ▸")  # which way a click moves it
         self.width_slider.setMinimumWidth(64 if shown else 120)  # stays a slider beside the extra column
         self._update_network()
 

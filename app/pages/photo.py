@@ -742,6 +742,7 @@ class PhotoPage(QWidget):
     def show_network(self, shown: bool) -> None:
         self.network_button.setChecked(shown)
         self.network.setVisible(shown)
+        self.network_button.setText("Network ◂" if shown else "Network ▸")  # which way a click moves it
         self._update_network()
 
     def _update_network(self) -> None:
