@@ -27,6 +27,8 @@ MAX_ATOMS = 5  # a candidate character is at most this many neighbouring atoms
 MAX_WIDTH = 1.8  # ...and no wider than this many line heights (W, M and their neighbours)
 CUT_MIN_WIDTH = 0.45  # a blob at least this many line heights wide may hold touching characters
 CUT_SPACING = 0.08  # candidate cuts at least this many line heights apart
+PLATEAU = 0.2  # runs of thin ink at least this many line heights long get cuts too (0: none)
+PLATEAU_INK = 1.5  # ...thin: at most this many stroke widths of ink in a column
 SEAM_REACH = 0.12  # a seam may wander this many line heights left or right of its column
 N_BEST = 4  # paths kept per node: the second-best reading comes from them
 CLASSES_PER_EDGE = 3  # each candidate enters the graph as its best few classes
@@ -204,6 +206,18 @@ def _cut_columns(mask: np.ndarray, height: float, stroke: float) -> list[int]:
         for x in np.flatnonzero((signal <= lowest + 1e-6) & (deep >= depth)):
             if margin <= x < width - margin:
                 found[int(x)] = min(found.get(int(x), np.inf), float(profile[x]))
+    reach = max(2, int(0.25 * height))
+    if PLATEAU > 0:  # a long run of single-stroke columns (L's foot into the next letter): its ends and middle
+        thin = np.concatenate([[False], profile <= PLATEAU_INK * stroke, [False]])
+        edges = np.flatnonzero(np.diff(thin.astype(np.int8)))
+        inset = max(1, int(round(stroke)))
+        tall = max(3 * stroke, 0.3 * height)
+        for start, end in zip(edges[::2], edges[1::2]):
+            beside = profile[max(0, start - reach) : start], profile[end : end + reach]
+            if end - start >= PLATEAU * height and all(len(b) and b.max() >= tall for b in beside):  # joining two masses of ink
+                for x in (start + inset, (start + end) // 2, end - 1 - inset):
+                    if margin <= x < width - margin:
+                        found[int(x)] = min(found.get(int(x), np.inf), float(profile[x]))
     if not found:
         return []
     chosen: list[int] = []

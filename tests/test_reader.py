@@ -71,6 +71,26 @@ TOUCHING_PAIRS = {  # one blob of ink each; the old reader reads one character
 }
 
 
+def test_an_l_whose_foot_runs_into_the_next_letter_gets_a_cut_before_it():
+    """L's foot is one stroke thick all the way to the next letter: no valley of the ink
+    profile, so only the plateau rule proposes the cut just before the second stem."""
+    mask = np.zeros((100, 130), bool)
+    for x in (10, 62):  # two Ls: stems 8 px wide, feet along the bottom
+        mask[:, x : x + 8] = True
+        mask[92:, x : x + 58] = True
+    columns = reader._cut_columns(mask, 100.0, 8.0)
+    assert any(48 <= x < 62 for x in columns), columns
+    saved = reader.PLATEAU
+    try:
+        reader.PLATEAU = 0.0
+        assert not any(48 <= x < 62 for x in reader._cut_columns(mask, 100.0, 8.0))  # the rule is what finds it
+    finally:
+        reader.PLATEAU = saved
+    bar = np.zeros((100, 130), bool)
+    bar[40:48, 5:125] = True  # a lone bar (a T's top broken from its stem): nothing on either side to part
+    assert not reader._cut_columns(bar, 100.0, 8.0)
+
+
 @pytest.mark.parametrize("pair", sorted(TOUCHING_PAIRS))
 def test_a_touching_pair_is_read_as_two_characters(recognizer, pair):
     image = strokes(*TOUCHING_PAIRS[pair], size=(240, 300))
