@@ -169,7 +169,7 @@ def test_the_readme_commands_are_how_the_shipped_models_were_trained():
         stored = bundle.read_bundle(ROOT / args.out).meta["training"]
         defaults = {"dropout": None, "augment_strength": 1.0, "base": None, "replay": True,  # settings added after some models were trained
                     "warmup_epochs": 0.0, "auto_batch_size": False, "strategy": "default",
-                    "pen_fraction": 0.0, "extra_data": None, "extra_per_class": 4000, "real_data": None, "real_repeat": 2}
+                    "pen_fraction": 0.0, "extra_data": None, "extra_per_class": 4000, "real_data": None, "real_repeat": 2, "touching": 0}
         for key, value in asked.items():
             if key in ("data", "real_data") and value is not None:
                 assert Path(stored[key]).name == Path(value).name, (args.out, key)
