@@ -7,6 +7,8 @@ Epoch 1 is excluded everywhere (graph building, XLA compilation); the figure is 
 second over the later epochs, without augmentation (the seed fit has none). The probe runs in a
 fresh data folder, so its choice is made in this run. Other work on the machine moves every
 number: compare within one run (the ratios), and note the load average printed with them.
+The Trainer is given a small test set (it refuses to train with nothing to test on); it is
+scored after the last epoch, outside the epoch times, and there is no validation pass.
 """
 
 import argparse
@@ -63,11 +65,13 @@ def seed_style(architecture: str, data, epochs: int) -> float:
     return len(x) / float(np.mean(times[1:]))
 
 
-def ours(architecture: str, data, epochs: int, jit, batch, auto_batch: bool = False) -> tuple[float, str]:
+def ours(architecture: str, data, test, epochs: int, jit, batch, auto_batch: bool = False) -> tuple[float, str]:
+    """Samples/s of the Trainer's epochs after the first. `test` is only scored after training
+    (no validation fraction, so no pass inside an epoch): its size does not move the figure."""
     clock = EpochTimes()
     config = training.TrainConfig(architecture=architecture, epochs=epochs, validation_fraction=0.0, augment=False,
                                   restore_best=False, jit_compile=jit, batch_size=batch, auto_batch_size=auto_batch)
-    training.Trainer(config, clock, train=data).run()
+    training.Trainer(config, clock, train=data, test=test).run()
     return len(data) / float(np.mean(clock.seconds[1:])), clock.speed
 
 
@@ -80,23 +84,24 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[128, 256, 512], help="batch sizes to list")
     args = parser.parse_args()
     os.environ["LENET_STUDIO_HOME"] = tempfile.mkdtemp(prefix="lenet-throughput-")  # the probe runs here, now
-    if (Path(args.data) / "emnist-balancedx-train-images-idx3-ubyte.gz").exists():
-        data = load_dataset(args.data, "balancedx", "train")
-    else:
-        data = load_dataset(ROOT / "tests" / "data" / "emnist", "digitsmini", "train")
+    folder, split = args.data, "balancedx"
+    if not (Path(folder) / "emnist-balancedx-train-images-idx3-ubyte.gz").exists():
+        folder, split = ROOT / "tests" / "data" / "emnist", "digitsmini"
+    data, test = load_dataset(folder, split, "train"), load_dataset(folder, split, "test")
     if len(data) > args.samples:
         data = data.subset(np.arange(args.samples))
+    test = test.subset(np.arange(min(len(test), 1000)))
     device = training.setup_tensorflow()
     print(f"{len(data):,} samples of {data.name}, {device}, {args.epochs} epochs per figure (first not timed)")
     summary = {"samples": len(data), "device": device}
     for architecture in args.architectures:
         load_before = os.getloadavg()[0]
         seed = seed_style(architecture, data, args.epochs)
-        chosen, speed = ours(architecture, data, args.epochs, None, 128, auto_batch=True)
+        chosen, speed = ours(architecture, data, test, args.epochs, None, 128, auto_batch=True)
         options = {}
         for jit in (False, True):
             for batch in args.batches if not jit else args.batches[-1:]:  # XLA: one point is enough to compare
-                options[f"XLA {'on' if jit else 'off'}, batch {batch}"] = ours(architecture, data, args.epochs, jit, batch)[0]
+                options[f"XLA {'on' if jit else 'off'}, batch {batch}"] = ours(architecture, data, test, args.epochs, jit, batch)[0]
         load = (load_before + os.getloadavg()[0]) / 2
         print(f"\n{architecture} (load average {load:.1f})")
         print(f"  seed-style fit (batch 32, no XLA):   {seed:8,.0f} samples/s")
