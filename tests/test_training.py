@@ -235,3 +235,28 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch
     monkeypatch.undo()
     assert json.loads(zipfile.ZipFile(target).read("meta.json"))["name"] == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model.lenet"]  # no temporary file left behind
+
+
+def test_the_input_pipeline_gives_every_image_once_an_epoch_with_its_label_and_weight(digits_mini):
+    from lenet_core.datasets import load_dataset
+
+    data = load_dataset(digits_mini, "digitsmini", "train")
+    weights = training.class_weights(data.labels, data.n_classes)
+    dataset = training.make_tf_dataset(data, 96, True, False, seed=3, weights=weights)
+    epochs = []
+    for _ in range(2):
+        batches = list(dataset)
+        assert [len(x) for x, _, _ in batches] == [96] * 8 + [800 - 8 * 96]
+        images = np.concatenate([x.numpy() for x, _, _ in batches])
+        labels = np.concatenate([y.numpy().argmax(1) for _, y, _ in batches])
+        sample_weights = np.concatenate([w.numpy() for _, _, w in batches])
+        assert images.shape == (800, 28, 28, 1) and images.dtype == np.float32
+        # Every image exactly once, with its own label and its class's weight.
+        keys = {image.tobytes(): label for image, label in zip(data.images, data.labels)}
+        assert sorted(keys.get((image[..., 0] * 255).round().astype(np.uint8).tobytes(), -1) == label
+                      for image, label in zip(images, labels)) == [True] * 800
+        np.testing.assert_allclose(sample_weights, weights[labels])
+        epochs.append(labels)
+    assert not np.array_equal(epochs[0], epochs[1])  # shuffled anew every epoch
+    unshuffled = np.concatenate([y.numpy().argmax(1) for _, y in training.make_tf_dataset(data, 96, False, False, seed=3)])
+    np.testing.assert_array_equal(unshuffled, data.labels)
