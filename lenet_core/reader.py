@@ -629,24 +629,8 @@ def draft(image: np.ndarray, score: Scorer, classes: Sequence[str], options: Pip
     offset = (0, 0) if region is None else (region[0], region[1])
     prepared = preprocess.prepare(part, options)
     cleaned = prepared[-1].image
-    labels, found = segment._find_characters(cleaned)
-    found = found + _loose_parts(labels, found)
-    lines = line_groups([box for box, _ in found])
-    kept, left_out = [], 0
-    for line in lines:  # at most MAX_CHARACTERS blobs are read, in reading order
-        room = segment.MAX_CHARACTERS - sum(len(k) for k in kept)
-        kept.append(line[: max(0, room)])
-        left_out += len(line) - len(kept[-1])
-    graphs, per_line = [], []
-    for line in kept:
-        if not line:
-            continue
-        blobs = [found[i] for i in line]
-        heights = np.array([box[3] for box, _ in blobs], float)
-        height = float(np.percentile(heights, 80))  # pieces of broken characters are lower
-        graph = over_segment(cleaned, labels, blobs, height)
-        graphs.append(graph)
-        per_line.append(tuple(candidates(graph)))
+    graphs, left_out = line_graphs(cleaned)
+    per_line = [tuple(candidates(graph)) for graph in graphs]
     cuts = Stage("cuts", "Candidate cuts (red: seams, blue: gaps)", cuts_image(cleaned, graphs))
     inputs, pipelines = [], []
     for line_candidates in per_line:
@@ -666,6 +650,26 @@ def draft(image: np.ndarray, score: Scorer, classes: Sequence[str], options: Pip
         start += len(line_candidates)
     return Draft(prepared + (cuts,), cleaned.shape, part.shape, offset, region, left_out, tuple(graphs),
                  tuple(per_line), tuple(pipelines), tuple(split))
+
+
+def line_graphs(cleaned: np.ndarray) -> tuple[list[LineGraph], int]:
+    """The cleaned image's lines, each over-segmented (`over_segment`), in reading order, and how
+    many blobs were left out (at most segment.MAX_CHARACTERS are read)."""
+    labels, found = segment._find_characters(cleaned)
+    found = found + _loose_parts(labels, found)
+    kept, left_out = [], 0
+    for line in line_groups([box for box, _ in found]):  # at most MAX_CHARACTERS blobs, in reading order
+        room = segment.MAX_CHARACTERS - sum(len(k) for k in kept)
+        kept.append(line[: max(0, room)])
+        left_out += len(line) - len(kept[-1])
+    graphs = []
+    for line in kept:
+        if not line:
+            continue
+        blobs = [found[i] for i in line]
+        height = float(np.percentile([box[3] for box, _ in blobs], 80))  # pieces of broken characters are lower
+        graphs.append(over_segment(cleaned, labels, blobs, height))
+    return graphs, left_out
 
 
 LOOSE_REACH = 0.25  # line heights: a loose bar this close to ink on both sides may be part of a character

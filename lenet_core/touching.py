@@ -68,19 +68,14 @@ def cut_out(image: np.ndarray, span: tuple[int, int], options=None) -> np.ndarra
     """The reader's best candidate for the character at columns `span` of a one-line image, as
     the 28×28 input the network would get (float in [0, 1]); None when no candidate covers it
     by MIN_OVERLAP."""
-    from lenet_core import preprocess, reader, segment
+    from lenet_core import preprocess, reader
 
     options = preprocess.PHOTO if options is None else options
-    prepared = preprocess.prepare(image, options)
-    cleaned = prepared[-1].image
-    labels, found = segment._find_characters(cleaned)
-    if not found:
+    cleaned = preprocess.prepare(image, options)[-1].image
+    graphs, _ = reader.line_graphs(cleaned)  # as reader.draft finds and over-segments lines
+    if not graphs:
         return None
-    lines = reader.line_groups([box for box, _ in found])
-    line = max(lines, key=len)
-    blobs = [found[i] for i in line]
-    height = float(np.percentile([box[3] for box, _ in blobs], 80))
-    graph = reader.over_segment(cleaned, labels, blobs, height)
+    graph = max(graphs, key=lambda g: len(g.atoms))
     scale = image.shape[1] / cleaned.shape[1]
     best, best_overlap = None, MIN_OVERLAP
     for candidate in reader.candidates(graph):
