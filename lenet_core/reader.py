@@ -344,7 +344,7 @@ FEATURES = ("log p best", "log width/H", "log height/H", "|log aspect/class aspe
 # each character was drawn). It is what LeCun et al. trained a garbage class for; its strongest
 # feature is the whole-character network's logit (lenet_core.wholeness), which sees the candidate
 # in its line: AUC 0.96 on candidates of unseen dev lines, against 0.905 for the other features alone.
-CHARACTER_MODEL = (np.array([0.612, -0.077, 1.593, 0.091, -6.218, -0.054, -0.343, -0.487, -0.368, -0.005, -0.284, 0.470, -0.083, -0.049, 0.837]), 1.612)
+CHARACTER_MODEL = (np.array([0.615, -0.025, 1.478, 0.003, -6.670, -0.010, -0.335, -0.465, -0.208, -0.213, -0.204, 0.525, -0.087, -0.081, 0.871]), 1.631)
 
 def candidate_features(graph: LineGraph, found: Sequence[Candidate], probabilities: np.ndarray, classes: Sequence[str],
                        whole: np.ndarray) -> np.ndarray:
