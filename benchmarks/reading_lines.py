@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from line_maker import SHARED_DATA, draw_line, emnist_glyphs, pick_line, realhand_glyphs  # noqa: E402
+from line_maker import SHARED_DATA, draw_line, emnist_glyphs, pick_line, realhand_glyphs, whole_overlap  # noqa: E402
 from photo_maker import handwriting_line, photograph, pick  # noqa: E402
 
 from lenet_core import reader  # noqa: E402
@@ -165,7 +165,8 @@ def tune(recognizer: Recognizer, count: int, rounds: int = 1) -> None:
 
 def fit(recognizer: Recognizer, count: int) -> None:
     """Fit reader.CHARACTER_MODEL on the candidates of dev-writer lines: a candidate is one whole
-    character when its ink columns match a drawn character's (overlap ≥ 75 % of their union)."""
+    character when its ink columns match a drawn character's (overlap ≥ 75 % of their union).
+    The lines (seeds 500–502) are not those the whole-character network was trained on."""
     from sklearn.linear_model import LogisticRegression
 
     glyphs = realhand_glyphs(CLASSES, "dev")
@@ -177,13 +178,9 @@ def fit(recognizer: Recognizer, count: int) -> None:
             spans: list = []
             image, _ = draw_line(pick_line(glyphs, 6, rng), layout, rng, spans=spans)
             made = reader.draft(image, score, recognizer.classes)
-            scale = made.part_shape[1] / made.cleaned_shape[1]
-            for graph, found, rows in zip(made.graphs, made.candidates, made.probabilities):
-                features.append(reader.candidate_features(graph, found, rows, recognizer.classes))
-                for candidate in found:
-                    x0, x1 = candidate.box[0] * scale, (candidate.box[0] + candidate.box[2]) * scale
-                    best = max((min(x1, b) - max(x0, a)) / (max(x1, b) - min(x0, a)) for a, b, _ in spans)
-                    labels.append(best >= 0.75)
+            for graph, found, rows, whole in zip(made.graphs, made.candidates, made.probabilities, made.whole):
+                features.append(reader.candidate_features(graph, found, rows, recognizer.classes, whole))
+                labels += [whole_overlap(made, candidate, spans) >= 0.75 for candidate in found]
     features, labels = np.concatenate(features), np.array(labels)
     model = LogisticRegression(C=1.0, max_iter=2000).fit(features, labels)
     print(f"{len(labels)} candidates, {labels.mean():.1%} whole characters; training accuracy {model.score(features, labels):.3f}")

@@ -62,10 +62,11 @@ def centre_line(glyph: np.ndarray, white_ink: bool) -> np.ndarray:
     return thin(ink > 0.5)
 
 
-def redraw(skeleton: np.ndarray, height: float, pen: float, rng: np.random.Generator, broken: bool = False) -> np.ndarray:
+def redraw(skeleton: np.ndarray, height: float, pen: float, rng: np.random.Generator, broken: bool = False,
+           gap: float = 0.03) -> np.ndarray:
     """The centre line drawn `height` px tall (width follows) with a round pen `pen` px wide,
     white ink on black float32. `broken`: the pen lifts at every junction (or, with none, at
-    one random place), leaving gaps of about 6 % of the height between the strokes."""
+    one random place), leaving gaps of about 2 × `gap` of the height between the strokes."""
     ys, xs = np.nonzero(skeleton)
     if len(ys) < 2:
         raise ValueError("no centre line")
@@ -78,7 +79,7 @@ def redraw(skeleton: np.ndarray, height: float, pen: float, rng: np.random.Gener
         junctions = _junctions(skeleton[y0 : ys.max() + 1, x0 : xs.max() + 1], 0.2 * span)
         if not len(junctions):
             junctions = points[[rng.integers(len(points))]]
-        radius = (pen / 2 + 0.03 * height) / scale + 1.0
+        radius = (pen / 2 + gap * height) / scale + 1.0
         for junction in junctions:
             keep &= np.hypot(*(points - junction).T) > radius
         if keep.sum() < 2:
@@ -166,12 +167,13 @@ def pick_line(glyphs: Sequence[Glyph], length: int, rng: np.random.Generator) ->
 
 
 def draw_line(glyphs: Sequence[Glyph], layout: str, rng: np.random.Generator, height: float | None = None,
-              pen: float | None = None, word_breaks: Sequence[int] = (), spans: list | None = None) -> tuple[np.ndarray, str]:
+              pen: float | None = None, word_breaks: Sequence[int] = (), spans: list | None = None,
+              gap: float = 0.03) -> tuple[np.ndarray, str]:
     """Dark ink on white paper (uint8 gray) of the glyphs on a baseline, and its text.
 
     `layout`: "separated" (gaps of 10–40 % of the height), "touching" (boxes overlapping 4–12 % of
     the narrower character's width, moved closer where needed until the ink joins) or "broken"
-    (separated, every character in pieces). A glyph index in `word_breaks` starts a new word.
+    (separated, every character in pieces, `gap` as in `redraw`). A glyph index in `word_breaks` starts a new word.
     `spans`, when given, receives each character's ink columns (x0, x1) and line height.
     """
     height = float(height if height is not None else rng.uniform(90, 160))
@@ -179,7 +181,7 @@ def draw_line(glyphs: Sequence[Glyph], layout: str, rng: np.random.Generator, he
     pieces = []
     for glyph in glyphs:
         size = height * rng.uniform(0.9, 1.05)
-        piece = redraw(glyph.skeleton, size, pen, rng, broken=layout == "broken")
+        piece = redraw(glyph.skeleton, size, pen, rng, broken=layout == "broken", gap=gap)
         if piece.shape[1] > 1.5 * height + pen:  # very wide writing: keep the line's proportions
             piece = cv2.resize(piece, (int(1.5 * height + pen), piece.shape[0]), interpolation=cv2.INTER_AREA)
         pieces.append(piece)
@@ -216,6 +218,15 @@ def draw_line(glyphs: Sequence[Glyph], layout: str, rng: np.random.Generator, he
     for index in sorted(word_breaks, reverse=True):
         text = text[:index] + " " + text[index:]
     return np.round(255 * (1 - canvas)).astype(np.uint8), text
+
+
+def whole_overlap(made, candidate, spans) -> float:
+    """How well a reader candidate (`reader.draft(...)`'s, in cleaned-image pixels) covers a drawn
+    character: the best overlap of its columns with one of `spans` (from `draw_line`), as a share
+    of their union. The reader's whole-character model calls ≥ 0.75 whole."""
+    scale = made.part_shape[1] / made.cleaned_shape[1]
+    x0, x1 = candidate.box[0] * scale, (candidate.box[0] + candidate.box[2]) * scale
+    return max((min(x1, b) - max(x0, a)) / (max(x1, b) - min(x0, a)) for a, b, _ in spans)
 
 
 def _ink_left(piece: np.ndarray) -> int:

@@ -113,6 +113,7 @@ def test_bundle_layout(bundle):
     assert (bundle / "lenet-studio").is_file() and os.access(bundle / "lenet-studio", os.X_OK)
     assert (bundle / "_internal" / "resources" / "models" / "emnist-balanced.lenet").is_file()
     assert (bundle / "_internal" / "resources" / "icons" / "lenet-studio.png").is_file()
+    assert (bundle / "_internal" / "resources" / "reader" / "whole-character.tflite").is_file()  # the reader's judge
     assert list((bundle / "_internal" / "resources" / "samples").rglob("*.json"))
     entry = (bundle / "lenet-studio.desktop").read_text()
     assert "Name=LeNet Studio" in entry and "Categories=Education;Graphics;" in entry and "Icon=lenet-studio" in entry
@@ -190,3 +191,21 @@ def test_bundle_trains_exports_and_predicts(bundle, tmp_path):
     assert prediction["model"] == "x" and len(prediction["top"]) == 5
     listing = run_bundle(bundle, tmp_path, tmp_path / "home", "models")
     assert listing.returncode == 0 and "emnist-balanced" in listing.stdout
+
+
+@pytest.mark.bundle
+def test_bundle_reads_a_touching_pair(bundle, tmp_path):
+    """The reader inside the bundle: its whole-character network (resources/reader) loads and the
+    4 whose foot runs into an L, one blob of ink, reads as two characters."""
+    import cv2
+    import numpy as np
+
+    image = np.full((240, 300), 255, np.uint8)
+    for a, b in (((100, 45), (40, 140)), ((40, 140), (130, 140)), ((110, 90), (110, 195)), ((110, 195), (150, 195)),
+                 ((150, 45), (150, 195)), ((150, 195), (220, 195))):
+        cv2.line(image, a, b, 0, 12, cv2.LINE_AA)
+    cv2.imwrite(str(tmp_path / "4L.png"), image)
+    result = run_bundle(bundle, tmp_path, tmp_path / "home", "read", "--json", str(tmp_path / "4L.png"))
+    assert result.returncode == 0, result.stderr[-4000:]
+    reading = json.loads(result.stdout.strip().splitlines()[-1])
+    assert reading["text"] == "4L" and len(reading["characters"]) == 2
