@@ -100,15 +100,12 @@ class Recognizer:
         self.bundle = bundle
         self.averaging = averaging
         self.classes = bundle.classes
-        self._lock = threading.Lock()
-        self._interpreter = _make_interpreter(bundle, threads)
-        details = self._interpreter.get_input_details()[0]
-        self._input_index = details["index"]
-        self._output_index = self._interpreter.get_output_details()[0]["index"]
-        self._batch = int(details["shape"][0])
-        n_outputs = int(self._interpreter.get_output_details()[0]["shape"][-1])
-        if n_outputs != len(self.classes):
-            raise BundleError(bundle.path, f"the network has {n_outputs} outputs but the metadata lists {len(self.classes)} classes")
+        try:
+            self._network = LiteNetwork(bundle.tflite_bytes(), threads)
+        except (ValueError, RuntimeError) as error:
+            raise BundleError(bundle.path, f"the network cannot be loaded ({error})") from None
+        if self._network.outputs != len(self.classes):
+            raise BundleError(bundle.path, f"the network has {self._network.outputs} outputs but the metadata lists {len(self.classes)} classes")
 
     @property
     def name(self) -> str:
@@ -131,16 +128,7 @@ class Recognizer:
         return output[0] if single else output
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        batch = batch[..., None]
-        with self._lock:
-            if len(batch) != self._batch:
-                self._interpreter.resize_tensor_input(self._input_index, [len(batch), 28, 28, 1])
-                with _native_stderr_silenced():
-                    self._interpreter.allocate_tensors()
-                self._batch = len(batch)
-            self._interpreter.set_tensor(self._input_index, np.ascontiguousarray(batch))
-            self._interpreter.invoke()
-            output = self._interpreter.get_tensor(self._output_index).copy()
+        output = self._network(batch[..., None])
         if not np.isfinite(output).all():  # a damaged network: say so rather than print NaN
             raise ValueError(f"the model {self.name} gives invalid probabilities (NaN or infinite); its file may be damaged")
         return output
@@ -221,14 +209,33 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
-def _make_interpreter(bundle: ModelBundle, threads: int):
-    from ai_edge_litert.interpreter import Interpreter
+class LiteNetwork:
+    """One LiteRT network: batches in, its first output out. Thread-safe (calls are serialised on
+    one interpreter); the batch dimension is resized when a call's batch size changes."""
 
-    network = bundle.tflite_bytes()
-    try:
+    def __init__(self, network: bytes, threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
         with _native_stderr_silenced():
-            interpreter = Interpreter(model_content=network, num_threads=threads)  # XNNPACK: 3× faster here
-            interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as error:
-        raise BundleError(bundle.path, f"the network cannot be loaded ({error})") from None
-    return interpreter
+            self._interpreter = Interpreter(model_content=network, num_threads=threads)  # XNNPACK: 3× faster here
+            self._interpreter.allocate_tensors()
+        details = self._interpreter.get_input_details()[0]
+        self._input = details["index"]
+        self.input_shape = tuple(int(v) for v in details["shape"][1:])
+        output = self._interpreter.get_output_details()[0]
+        self._output = output["index"]
+        self.outputs = int(output["shape"][-1])
+        self._batch = int(details["shape"][0])
+        self._lock = threading.Lock()
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(batch, np.float32)
+        with self._lock:
+            if len(batch) != self._batch:
+                self._interpreter.resize_tensor_input(self._input, [len(batch), *self.input_shape])
+                with _native_stderr_silenced():
+                    self._interpreter.allocate_tensors()
+                self._batch = len(batch)
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output).copy()

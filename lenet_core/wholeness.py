@@ -14,7 +14,6 @@ writers and of EMNIST training images, and shipped as `resources/reader/whole-ch
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 
 import cv2
@@ -61,36 +60,16 @@ class Judge:
     """The whole-character network on LiteRT: windows → one logit each (> 0: likely whole)."""
 
     def __init__(self, network: bytes):
-        from ai_edge_litert.interpreter import Interpreter
+        from lenet_core.inference import LiteNetwork
 
-        from lenet_core.inference import _native_stderr_silenced
-
-        with _native_stderr_silenced():
-            self._interpreter = Interpreter(model_content=network, num_threads=1)
-            self._interpreter.allocate_tensors()
-        details = self._interpreter.get_input_details()[0]
-        self._input = details["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._batch = int(details["shape"][0])
-        if tuple(details["shape"][1:]) != (*WINDOW, 2):
-            raise ValueError(f"the whole-character network takes {tuple(details['shape'][1:])}, not {(*WINDOW, 2)}")
-        self._lock = threading.Lock()
+        self._network = LiteNetwork(network)
+        if self._network.input_shape != (*WINDOW, 2):
+            raise ValueError(f"the whole-character network takes {self._network.input_shape}, not {(*WINDOW, 2)}")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        batch = np.ascontiguousarray(batch, np.float32)
         if not len(batch):
             return np.zeros(0, np.float32)
-        from lenet_core.inference import _native_stderr_silenced
-
-        with self._lock:
-            if len(batch) != self._batch:
-                self._interpreter.resize_tensor_input(self._input, [len(batch), *WINDOW, 2])
-                with _native_stderr_silenced():
-                    self._interpreter.allocate_tensors()
-                self._batch = len(batch)
-            self._interpreter.set_tensor(self._input, batch)
-            self._interpreter.invoke()
-            logits = self._interpreter.get_tensor(self._output).reshape(len(batch)).copy()
+        logits = self._network(batch).reshape(len(batch))
         return np.nan_to_num(logits, nan=0.0, posinf=20.0, neginf=-20.0)
 
 

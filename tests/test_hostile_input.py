@@ -662,7 +662,7 @@ def test_nan_probabilities_are_an_error_not_json_nan(tmp_path, no_processes):
 
     source = read_bundle(bundle.shipped_models_dir() / "emnist-digits.lenet", shipped=True)
     network = bytearray(source.tflite_bytes())
-    plain = Recognizer(source)._interpreter
+    plain = Recognizer(source)._network._interpreter
     weights = max((detail for detail in plain.get_tensor_details() if detail["dtype"] == np.float32 and _constant(plain, detail)),
                   key=lambda detail: int(np.prod(detail["shape"])))
     stored = plain.get_tensor(weights["index"]).tobytes()
