@@ -73,7 +73,16 @@ class Judge:
         return np.nan_to_num(logits, nan=0.0, posinf=20.0, neginf=-20.0)
 
 
+class NetworkMissing(ValueError):
+    """The shipped whole-character network cannot be read: a damaged installation."""
+
+
 @lru_cache(maxsize=1)
 def shipped() -> Judge:
     """The shipped network (loaded once)."""
-    return Judge(resource_path(*NETWORK_FILE).read_bytes())
+    path = resource_path(*NETWORK_FILE)
+    try:
+        return Judge(path.read_bytes())
+    except (OSError, ValueError, RuntimeError) as error:
+        reason = "is missing" if isinstance(error, FileNotFoundError) else f"cannot be loaded ({error})"
+        raise NetworkMissing(f"the reader's whole-character network {path} {reason}; reinstall LeNet Studio") from None

@@ -94,3 +94,27 @@ def test_the_character_set_applies_on_the_draw_page_and_is_remembered(qtbot, mai
     second = main_window_factory()
     assert second.draw_page.charset_picker.value() == "upper"
     assert second.photo_page.charset_picker.value() == "0123456789ABCDEF"
+
+
+def test_a_missing_whole_character_network_is_told_in_the_page(qtbot, main_window, touching_line, tmp_path, monkeypatch):
+    """A broken installation (the reader's network file gone): the page says what is wrong and
+    what to do, the window keeps working, and the next photo reads once the file is back."""
+    from lenet_core import wholeness
+
+    page = main_window.photo_page
+    main_window.tabs.setCurrentWidget(page)
+    monkeypatch.setattr(wholeness, "NETWORK_FILE", ("reader", "no-such-network.tflite"))
+    wholeness.shipped.cache_clear()
+    try:
+        with qtbot.waitSignal(page.message_shown, timeout=20000, check_params_cb=bool) as told:
+            main_window.open_image(str(touching_line))
+        assert "no-such-network.tflite is missing; reinstall LeNet Studio" in told.args[0]
+        assert "Traceback" not in told.args[0] and page.message.isVisible()
+        qtbot.mouseClick(main_window.tabs.tabBar(), Qt.MouseButton.LeftButton)  # the window still answers
+        monkeypatch.undo()
+        wholeness.shipped.cache_clear()
+        main_window.tabs.setCurrentWidget(page)
+        reading = open_and_read(qtbot, main_window, touching_line)
+        assert reading.characters and not page.message.isVisible()
+    finally:
+        wholeness.shipped.cache_clear()

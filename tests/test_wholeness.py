@@ -75,3 +75,37 @@ def test_the_judge_answers_one_logit_per_window_and_none_for_none(judge):
     assert judge(views).shape == (3,)
     assert judge(np.zeros((0, *wholeness.WINDOW, 2), np.float32)).shape == (0,)
     assert np.isfinite(judge(views)).all()
+
+
+@pytest.fixture
+def damaged_network(tmp_path, monkeypatch):
+    """The shipped network's file missing (a broken installation), not yet loaded."""
+    monkeypatch.setattr(wholeness, "NETWORK_FILE", ("reader", "no-such-network.tflite"))
+    wholeness.shipped.cache_clear()
+    yield
+    wholeness.shipped.cache_clear()
+
+
+def test_a_missing_network_is_one_clear_line_in_the_cli(damaged_network, tmp_path, capsys):
+    from lenet_core import cli
+
+    image = np.full((240, 400), 255, np.uint8)  # "11"
+    cv2.line(image, (100, 60), (100, 200), 0, 12, cv2.LINE_AA)
+    cv2.line(image, (220, 60), (220, 200), 0, 12, cv2.LINE_AA)
+    cv2.imwrite(str(tmp_path / "line.png"), image)
+    assert cli.main(["read", str(tmp_path / "line.png")]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "no-such-network.tflite is missing; reinstall LeNet Studio" in error
+    assert len(error.splitlines()) == 1 and "Traceback" not in error
+
+
+def test_a_damaged_network_says_so(tmp_path, monkeypatch):
+    (tmp_path / "reader").mkdir()
+    (tmp_path / "reader" / "whole-character.tflite").write_bytes(b"TFL3 truncated")
+    monkeypatch.setattr(wholeness, "resource_path", lambda *parts: tmp_path.joinpath(*parts))
+    wholeness.shipped.cache_clear()
+    try:
+        with pytest.raises(wholeness.NetworkMissing, match="cannot be loaded"):
+            wholeness.shipped()
+    finally:
+        wholeness.shipped.cache_clear()

@@ -81,6 +81,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--out", default=str(ROOT / "resources" / "reader" / "whole-character.tflite"))
     args = parser.parse_args()
+    if args.lines < 10 or args.epochs < 1:
+        parser.error("--lines must be at least 10 and --epochs at least 1")
 
     recognizer = Recognizer("emnist-balanced", averaging=False)
     started = time.perf_counter()
