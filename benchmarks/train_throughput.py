@@ -70,16 +70,18 @@ def seed_style(architecture: str, data, epochs: int) -> tuple[float, float]:
     return len(x) / float(np.mean(times[1:])), 1e6 * float(np.mean(cpu[1:])) / len(x)
 
 
-def ours(architecture: str, data, test, epochs: int, jit, batch, auto_batch: bool = False) -> tuple[float, str, float]:
-    """Samples/s and CPU µs per sample of the Trainer's epochs after the first, and its speed
-    line. `test` is only scored after training (no validation fraction, so no pass inside an
+def ours(architecture: str, data, test, epochs: int, jit, batch, auto_batch: bool = False,
+         fused_batch_norm: bool = True) -> tuple[float, str, float, dict]:
+    """Samples/s and CPU µs per sample of the Trainer's epochs after the first, its speed line
+    and its choice (jit, batch_size). `test` is only scored after training (no validation fraction, so no pass inside an
     epoch): its size does not move the figures."""
     clock = EpochTimes()
     config = training.TrainConfig(architecture=architecture, epochs=epochs, validation_fraction=0.0, augment=False,
-                                  restore_best=False, jit_compile=jit, batch_size=batch, auto_batch_size=auto_batch)
-    training.Trainer(config, clock, train=data, test=test).run()
+                                  restore_best=False, jit_compile=jit, batch_size=batch, auto_batch_size=auto_batch,
+                                  fused_batch_norm=fused_batch_norm)
+    result = training.Trainer(config, clock, train=data, test=test).run()
     cpu = (clock.cpu_at_end[-1] - clock.cpu_at_end[0]) / (len(clock.cpu_at_end) - 1)
-    return len(data) / float(np.mean(clock.seconds[1:])), clock.speed, 1e6 * cpu / len(data)
+    return len(data) / float(np.mean(clock.seconds[1:])), clock.speed, 1e6 * cpu / len(data), result.tuning
 
 
 def main() -> None:
@@ -104,11 +106,15 @@ def main() -> None:
     for architecture in args.architectures:
         load_before = os.getloadavg()[0]
         seed, seed_cpu = seed_style(architecture, data, args.epochs)
-        chosen, speed, chosen_cpu = ours(architecture, data, test, args.epochs, None, 128, auto_batch=True)
+        chosen, speed, chosen_cpu, choice = ours(architecture, data, test, args.epochs, None, 128, auto_batch=True)
         options = {}
+        if models.ARCHITECTURES[architecture].batch_norm:  # the same choice with Keras's own batch-norm layer
+            jit_chosen, batch_chosen = bool(choice["jit"]), int(choice["batch_size"])
+            rate, _, cpu, _ = ours(architecture, data, test, args.epochs, jit_chosen, batch_chosen, fused_batch_norm=False)
+            options[f"XLA {'on' if jit_chosen else 'off'}, batch {batch_chosen}, Keras batch norm"] = (rate, cpu)
         for jit in (False, True):
             for batch in args.batches if not jit else args.batches[-1:]:  # XLA: one point is enough to compare
-                rate, _, cpu = ours(architecture, data, test, args.epochs, jit, batch)
+                rate, _, cpu, _ = ours(architecture, data, test, args.epochs, jit, batch)
                 options[f"XLA {'on' if jit else 'off'}, batch {batch}"] = (rate, cpu)
         load = (load_before + os.getloadavg()[0]) / 2
         print(f"\n{architecture} (load average {load:.1f}; CPU: µs of this process's CPU time per sample, and seed's ÷ it)")
@@ -117,7 +123,7 @@ def main() -> None:
               f"CPU {chosen_cpu:5.0f} µs ({seed_cpu / chosen_cpu:.2f}×)   (goal {GOALS.get(architecture, 1):g}×)")
         print(f"    {speed}")
         for label, (rate, cpu) in options.items():
-            print(f"  Trainer, {label + ':':27s} {rate:8,.0f} samples/s   ratio {rate / seed:.2f}× "
+            print(f"  Trainer, {label + ':':44s} {rate:8,.0f} samples/s   ratio {rate / seed:.2f}× "
                   f"CPU {cpu:5.0f} µs ({seed_cpu / cpu:.2f}×)")
         key = architecture.replace("-", "_")
         summary.update({

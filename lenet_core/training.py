@@ -60,6 +60,7 @@ class TrainConfig:
     warmup_epochs: float = 0.0  # cosine schedule: rise linearly from a tenth of the rate over this many epochs
     auto_batch_size: bool = False  # let the machine's probe pick the batch (lenet_core.tuning); the rate scales with it
     strategy: Literal["default", "mirrored", "multi-worker"] = "default"  # tf.distribute (lenet_core.distribute)
+    fused_batch_norm: bool = True  # train batch norm with TensorFlow's fused kernel (models.fused_batch_norm_layer)
 
     def describe(self) -> str:
         spec = models.ARCHITECTURES[self.architecture]
@@ -573,6 +574,7 @@ class Trainer:
                     model = models.build(
                         config.architecture, train.n_classes, learning_rate, config.label_smoothing, dropout=config.dropout,
                         batch_norm_momentum=models.batch_norm_momentum(steps * config.epochs), jit_compile=jit,
+                        fused_batch_norm=config.fused_batch_norm,
                     )
         finally:
             keras.config.set_dtype_policy(previous_policy)
@@ -609,8 +611,12 @@ class Trainer:
         if reason == "nan" or not all(np.isfinite(weights).all() for weights in model.get_weights()):
             # A run of one step reports a finite loss and then applies a NaN update: the weights tell.
             raise TrainingError("the loss became NaN or infinite: lower the learning rate and start again")
-        if self.strategy is not None:  # evaluated and saved from one plain copy: no collective ops after fit
-            plain = models.build(config.architecture, train.n_classes, jit_compile=False, dropout=config.dropout)
+        fused = base is None and config.fused_batch_norm and models.ARCHITECTURES[config.architecture].batch_norm
+        if self.strategy is not None or fused:
+            # Evaluated and saved from a plain copy: no collective ops after fit, and Keras's own
+            # batch-norm layer in the bundle rather than the fused one it trained with.
+            plain = models.build(config.architecture, train.n_classes, jit_compile=False, dropout=config.dropout,
+                                 batch_norm_momentum=models.batch_norm_momentum(steps * config.epochs))
             plain.set_weights(model.get_weights())
             model = plain
         evaluation, test_set = None, test if test is not None else validation

@@ -18,7 +18,7 @@ from pathlib import Path
 from lenet_core.paths import atomic_write, user_data_dir
 
 CACHE_NAME = "training-probe.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the probe trains with the fused batch norm the Trainer uses
 BATCH_CANDIDATES = (128, 256, 512)
 PROBE_CLASSES = 47  # the head's width barely changes a step's time; 47 is the balanced split
 
@@ -180,7 +180,7 @@ def keras_measure(architecture: str, augment: bool, steps: int = 8, warmup: int 
         labels = rng.integers(0, PROBE_CLASSES, n)
         data = Dataset("probe", images, labels, tuple(str(i) for i in range(PROBE_CLASSES)))
         dataset = training.make_tf_dataset(data, option.batch_size, True, augment, seed)
-        model = models.build(architecture, PROBE_CLASSES, jit_compile=option.jit)
+        model = models.build(architecture, PROBE_CLASSES, jit_compile=option.jit, fused_batch_norm=True)
         stamps: list[float] = []
 
         class Clock(keras.callbacks.Callback):

@@ -23,7 +23,8 @@ def test_benchmark_measures_the_trainer_on_tiny_data():
     benchmark = _benchmark()
     data = load_dataset(TEST_DATA / "emnist", "digitsmini", "train").subset(np.arange(256))
     test = load_dataset(TEST_DATA / "emnist", "digitsmini", "test").subset(np.arange(64))
-    rate, speed, cpu_us = benchmark.ours("lenet5", data, test, 2, False, 64)
+    rate, speed, cpu_us, choice = benchmark.ours("lenet5", data, test, 2, False, 64)
     assert math.isfinite(rate) and rate > 0
     assert 0 < cpu_us < 1e6  # a second of CPU per 28×28 sample would be no measurement
     assert speed.startswith("speed: XLA off, batch 64")
+    assert (choice["jit"], choice["batch_size"]) == (False, 64)

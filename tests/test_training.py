@@ -3,6 +3,7 @@ save → load round trip through a model bundle."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import zipfile
@@ -260,3 +261,61 @@ def test_the_input_pipeline_gives_every_image_once_an_epoch_with_its_label_and_w
     assert not np.array_equal(epochs[0], epochs[1])  # shuffled anew every epoch
     unshuffled = np.concatenate([y.numpy().argmax(1) for _, y in training.make_tf_dataset(data, 96, False, False, seed=3)])
     np.testing.assert_array_equal(unshuffled, data.labels)
+
+
+@pytest.mark.parametrize("shape", [(64, 7, 7, 16), (64, 24)])
+def test_the_fused_batch_norm_layer_trains_like_keras(shape):
+    """The Trainer's lenet-plus trains with TensorFlow's fused batch-norm kernel (about 30 %
+    less CPU a sample on 2 cores). On conv maps and on dense features alike, one training
+    step must give Keras's outputs and moving statistics, and gradients as close to exact
+    (Keras's layer in float64) as Keras's own float32 layer is."""
+    import keras
+    import tensorflow as tf
+
+    from lenet_core import models
+
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(0.3, 0.05, shape)  # a small spread on an offset, as after lenet-plus's first convolution
+    weights = rng.normal(size=shape)  # a smooth loss: sum(outputs × weights)
+    gamma, beta = rng.uniform(0.5, 1.5, shape[-1]), rng.normal(0, 0.1, shape[-1])
+    results = {}
+    for kind, layer_class, dtype in (("keras", keras.layers.BatchNormalization, "float32"),
+                                     ("fused", models.fused_batch_norm_layer(), "float32"),
+                                     ("exact", keras.layers.BatchNormalization, "float64")):
+        layer = layer_class(momentum=0.9, dtype=dtype)
+        layer.build(shape)
+        layer.gamma.assign(gamma.astype(dtype))
+        layer.beta.assign(beta.astype(dtype))
+        x = tf.constant(inputs, dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs = layer(x, training=True)
+            loss = tf.reduce_sum(outputs * tf.constant(weights, dtype))
+        gradients = [g.numpy().astype(np.float64) for g in tape.gradient(loss, [x, layer.gamma, layer.beta])]
+        results[kind] = (outputs.numpy().astype(np.float64), gradients,
+                         [layer.moving_mean.numpy().astype(np.float64), layer.moving_variance.numpy().astype(np.float64)])
+    assert type(models.fused_batch_norm_layer()(momentum=0.9)).__name__ == "FusedBatchNormalization"
+    exact_out, exact_grads, exact_stats = results["exact"]
+    keras_out, keras_grads, _ = results["keras"]
+    fused_out, fused_grads, fused_stats = results["fused"]
+    np.testing.assert_allclose(fused_out, exact_out, rtol=1e-4, atol=1e-4)
+    for name, fused_grad, keras_grad, exact_grad in zip(("inputs", "gamma", "beta"), fused_grads, keras_grads, exact_grads):
+        scale = np.linalg.norm(exact_grad)
+        keras_error, fused_error = np.linalg.norm(keras_grad - exact_grad) / scale, np.linalg.norm(fused_grad - exact_grad) / scale
+        assert fused_error <= 2 * keras_error + 1e-5, (name, fused_error, keras_error)
+    # What the step added to the moving statistics (they start at mean 0, variance 1): the
+    # batch's mean and its biased variance, as Keras tracks them.
+    for fused_stat, exact_stat, start in zip(fused_stats, exact_stats, (0.0, 1.0)):
+        np.testing.assert_allclose((fused_stat - 0.9 * start) / 0.1, (exact_stat - 0.9 * start) / 0.1, rtol=1e-3)
+    np.testing.assert_allclose((exact_stats[1] - 0.9) / 0.1, inputs.reshape(-1, shape[-1]).var(axis=0), rtol=1e-6)
+
+
+def test_the_trainer_saves_keras_own_batch_norm(digits_mini, tmp_path):
+    """The fused layer is the Trainer's training detail: the bundle holds Keras's own layer."""
+    config = quick_config(digits_mini, architecture="lenet-plus", epochs=1, batch_size=64, learning_rate=None)
+    result = Trainer(config).run()
+    path = result.save(tmp_path / "fused.lenet")
+    with zipfile.ZipFile(path) as archive, zipfile.ZipFile(io.BytesIO(archive.read("model.keras"))) as keras_file:
+        saved = keras_file.read("config.json").decode()
+    assert '"BatchNormalization"' in saved and "Fused" not in saved
+    assert {type(layer).__name__ for layer in result.model.layers if "batch" in layer.name} == {"BatchNormalization"}
