@@ -171,6 +171,8 @@ def test_the_readme_commands_are_how_the_shipped_models_were_trained():
                     "warmup_epochs": 0.0, "auto_batch_size": False, "strategy": "default",
                     "pen_fraction": 0.0, "extra_data": None, "extra_per_class": 4000, "real_data": None, "real_repeat": 2, "touching": 0}
         for key, value in asked.items():
+            if key == "fused_batch_norm":  # which kernel computes batch norm, not what is trained: the same arithmetic
+                continue
             if key in ("data", "real_data") and value is not None:
                 assert Path(stored[key]).name == Path(value).name, (args.out, key)
             else:
