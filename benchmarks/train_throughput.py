@@ -73,8 +73,8 @@ def seed_style(architecture: str, data, epochs: int) -> tuple[float, float]:
 def ours(architecture: str, data, test, epochs: int, jit, batch, auto_batch: bool = False,
          fused_batch_norm: bool = True) -> tuple[float, str, float, dict]:
     """Samples/s and CPU µs per sample of the Trainer's epochs after the first, its speed line
-    and its choice (jit, batch_size). `test` is only scored after training (no validation fraction, so no pass inside an
-    epoch): its size does not move the figures."""
+    and its choice (jit, batch_size). `test` is only scored after training (no validation
+    fraction, so no pass inside an epoch): its size does not move the figures."""
     clock = EpochTimes()
     config = training.TrainConfig(architecture=architecture, epochs=epochs, validation_fraction=0.0, augment=False,
                                   restore_best=False, jit_compile=jit, batch_size=batch, auto_batch_size=auto_batch,

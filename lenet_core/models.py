@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,7 @@ def _compile(model, learning_rate: float, label_smoothing: float = 0.0, jit_comp
     return model
 
 
-_FUSED_BATCH_NORM = None
-
-
+@lru_cache(maxsize=1)
 def fused_batch_norm_layer():
     """A BatchNormalization that trains with TensorFlow's fused kernel: the same arithmetic
     and the same four variables as Keras's layer (whose training step, mean and variance
@@ -56,9 +55,6 @@ def fused_batch_norm_layer():
     its weights move to a plain BatchNormalization one to one. Only the training pass differs;
     inference and everything saved are Keras's own. The Trainer builds with it and saves a
     plain copy, so a bundle never holds this class."""
-    global _FUSED_BATCH_NORM
-    if _FUSED_BATCH_NORM is not None:
-        return _FUSED_BATCH_NORM
     import keras
     import tensorflow as tf
 
@@ -86,14 +82,7 @@ def fused_batch_norm_layer():
                 y = y[:, 0, 0, :]
             return tf.cast(y, self.compute_dtype)
 
-    _FUSED_BATCH_NORM = FusedBatchNormalization
     return FusedBatchNormalization
-
-
-def _batch_norm(fused: bool):
-    import keras
-
-    return fused_batch_norm_layer() if fused else keras.layers.BatchNormalization
 
 
 def _input():
@@ -158,7 +147,7 @@ def lenet_plus(n_classes: int, learning_rate: float = 2e-3, label_smoothing: flo
     import keras
     from keras import layers
 
-    BatchNormalization = _batch_norm(fused_batch_norm)
+    BatchNormalization = fused_batch_norm_layer() if fused_batch_norm else layers.BatchNormalization
     inputs = _input()
     x = inputs
     for filters, kernel in ((32, 5), (64, 3), (128, 3)):  # 28 → 14 → 7 → 3
