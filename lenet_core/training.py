@@ -679,6 +679,8 @@ def config_problem(config: TrainConfig) -> str | None:
         number_problem(config.epochs, "epochs", 1, 10_000, integer=True),
         number_problem(config.batch_size, "the batch size", 1, 65_536, integer=True),
         number_problem(config.touching, "the number of touching characters", 0, 2_000_000, integer=True),
+        number_problem(config.real_repeat, "the real-data repeat", 1, 100, integer=True),
+        number_problem(config.extra_per_class, "the extra images per class", 1, 1_000_000, integer=True),
     )
     return next((problem for problem in checks if problem), None)
 

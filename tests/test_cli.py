@@ -147,7 +147,11 @@ def test_train_with_bad_data_is_one_line(tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [("--dropout", "1.5", "dropout"), ("--augment-strength", "-1", "augmentation strength")])
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--dropout", "1.5", "dropout"), ("--augment-strength", "-1", "augmentation strength"),
+    ("--real-repeat", "0", "real-data repeat"), ("--real-repeat", "100000000", "real-data repeat"),
+    ("--extra-per-class", "-5", "extra images per class"),
+])
 def test_train_with_a_bad_setting_is_one_line(digits_mini, option, value, message):
     result = cli("train", "--data", str(digits_mini), "--split", "digitsmini", "--epochs", "1", option, value)
     assert result.returncode == 1
