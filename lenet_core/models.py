@@ -19,6 +19,9 @@ class Architecture:
     build: Callable[..., object]  # (n_classes, learning_rate, label_smoothing, dropout=…) -> keras.Model
     dropout: float = 0.0  # the architecture's default dropout rate
     batch_norm: bool = False  # has BatchNormalization layers (takes `batch_norm_momentum`)
+    # The largest batch the speed probe may choose: the largest at which the learning rate scaled
+    # linearly with the batch still trained as well as batch 128 (benchmarks/batch_learning_rate.py).
+    largest_batch: int = 512
 
 
 def batch_norm_momentum(total_steps: int) -> float:
@@ -170,8 +173,9 @@ ARCHITECTURES: dict[str, Architecture] = {
     for spec in (
         Architecture("lenet-plus", "Ours: wider LeNet with batch norm, max pooling and a small dense head (best accuracy)", 2e-3,
                      lenet_plus, 0.3, batch_norm=True),
-        Architecture("lenet5", "Seed recipe: LeNet-5, ReLU, max pooling, dropout 0.2", 1e-3, lenet5, 0.2),
-        Architecture("lenet5-classic", "Seed recipe: LeNet-5, tanh, average pooling", 1e-3, lenet5_classic, 0.0),
+        Architecture("lenet5", "Seed recipe: LeNet-5, ReLU, max pooling, dropout 0.2", 1e-3, lenet5, 0.2, largest_batch=1024),
+        Architecture("lenet5-classic", "Seed recipe: LeNet-5, tanh, average pooling", 1e-3, lenet5_classic, 0.0,
+                     largest_batch=1024),
     )
 }
 DEFAULT_ARCHITECTURE = "lenet-plus"

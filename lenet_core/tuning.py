@@ -15,11 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lenet_core import models
 from lenet_core.paths import atomic_write, user_data_dir
 
 CACHE_NAME = "training-probe.json"
 CACHE_VERSION = 2  # 2: the probe trains with the fused batch norm the Trainer uses
-BATCH_CANDIDATES = (128, 256, 512)
+BATCH_CANDIDATES = (128, 256, 512, 1024)  # those up to the architecture's largest_batch are probed
 PROBE_CLASSES = 47  # the head's width barely changes a step's time; 47 is the balanced split
 
 
@@ -221,5 +222,7 @@ def settle(config, device: str, log: Callable[[str], None], samples: int, measur
         return Choice(False, config.batch_size, source="short")
     if config.jit_compile is None or config.auto_batch_size:
         measure = measure or keras_measure(config.architecture, config.augment)
-        return choose(key, measure, config.jit_compile, config.batch_size, config.auto_batch_size, log=log)
+        largest = models.ARCHITECTURES[config.architecture].largest_batch
+        return choose(key, measure, config.jit_compile, config.batch_size, config.auto_batch_size,
+                      tuple(batch for batch in BATCH_CANDIDATES if batch <= largest), log=log)
     return Choice(config.jit_compile, config.batch_size)
