@@ -391,3 +391,39 @@ def test_a_running_training_shows_in_the_status_bar_on_every_page(qtbot, main_wi
     with qtbot.waitSignal(page.run_finished, timeout=120000):
         pass
     assert not label.isVisible()
+
+
+def test_an_auto_batch_run_takes_the_probes_batch_and_says_so(qtbot, main_window, digits_csv, monkeypatch):
+    """Batch size one below 1 reads "auto": the run trains with the batch the speed probe
+    measured fastest (a stand-in probe here: real timings would make the test slow and flaky),
+    the rate scaled with it, and the log says what was chosen."""
+    from lenet_core import tuning
+
+    rates = {"xla-off/128": 900.0, "xla-off/256": 1500.0, "xla-off/512": 1100.0, "xla-off/1024": 1000.0}
+    measured: list[str] = []
+
+    def measure(option):
+        measured.append(option.label)
+        return rates[option.label]
+
+    monkeypatch.setattr(tuning, "keras_measure", lambda architecture, augment: measure)
+    page, _ = open_train_page(qtbot, main_window, digits_csv)
+    set_up_quick_run(page, epochs=2)
+    page.batch_spin.setValue(1)
+    page.batch_spin.setFocus()
+    QTest.keyClick(page.batch_spin, Qt.Key.Key_Down)  # below 1
+    assert (page.batch_spin.value(), page.batch_spin.text()) == (0, "auto")
+    page.batch_spin.setValue(64)
+    page.batch_spin.selectAll()
+    QTest.keyClicks(page.batch_spin, "Auto")  # or typed
+    QTest.keyClick(page.batch_spin, Qt.Key.Key_Return)
+    assert (page.batch_spin.value(), page.batch_spin.text()) == (0, "auto")
+    config = page.config()
+    assert (config.batch_size, config.auto_batch_size) == (128, True)
+    with qtbot.waitSignal(page.run_finished, timeout=90000) as finished:
+        qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    assert measured == ["xla-off/128", "xla-off/256", "xla-off/512", "xla-off/1024"]  # lenet5 goes up to 1024
+    log = page.log_view.toPlainText()
+    assert "speed: XLA off, batch 256, learning rate ×2 for the batch (measured now" in log, log
+    assert "batch 256, lr 0.006" in log, log  # the page's 0.003 is for batch 128
+    assert finished.args[0].result.tuning["batch_size"] == 256

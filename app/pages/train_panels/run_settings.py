@@ -18,8 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import value
+from app.widgets.auto_spin import WordedMinimumSpinBox
 from app.widgets.elided_label import FixedLinesLabel
-from lenet_core import models, presets
+from lenet_core import adapt, models, presets
+from lenet_core.training import TrainConfig
 
 
 def _members(model) -> set[str]:
@@ -68,7 +70,10 @@ class RunSettingsPanel(QGroupBox):
             self.architecture_combo.setItemData(self.architecture_combo.count() - 1, architecture.summary, Qt.ItemDataRole.ToolTipRole)
         self.architecture_combo.currentIndexChanged.connect(self._on_architecture_changed)
         self.epochs_spin = QSpinBox(minimum=1, maximum=500, value=10)
-        self.batch_spin = QSpinBox(minimum=1, maximum=8192, value=128)
+        self.batch_spin = WordedMinimumSpinBox("auto", minimum=0, maximum=8192, value=128)  # 0: the probe's batch
+        self.batch_spin.setObjectName("trainBatch")
+        self.batch_spin.setToolTip("Samples per step; \"auto\" (type it, or go below 1): the batch that trains fastest on this machine, "
+                                   "measured once and kept, with the learning rate scaled to it (the rate is for batch 128)")
         self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=1.0, singleStep=0.0001)
         self.lr_spin.setToolTip("Adam's learning rate at the start (cosine decay to 2% by the end)")
         self.validation_spin = QSpinBox(minimum=0, maximum=50, value=10, suffix=" %")
@@ -119,7 +124,8 @@ class RunSettingsPanel(QGroupBox):
             base=self.base_combo.currentData(),
             architecture=self.architecture_combo.currentData(),
             epochs=self.epochs_spin.value(),
-            batch_size=self.batch_spin.value(),
+            batch_size=self.batch_spin.value() or self._reference_batch(),
+            auto_batch_size=self.batch_spin.value() == 0,
             learning_rate=self.lr_spin.value(),
             validation_fraction=self.validation_spin.value() / 100,
             augment=self.augment_check.isChecked(),
@@ -130,6 +136,10 @@ class RunSettingsPanel(QGroupBox):
             strategy=self.strategy_combo.currentData(),
             **self._preset_extra,
         )
+
+    def _reference_batch(self) -> int:
+        """The batch an "auto" run's learning rate is meant for (as `lenet-studio train --batch-size auto`)."""
+        return adapt.FINE_TUNE_BATCH if self.base_combo.currentData() is not None else TrainConfig.batch_size
 
     @Slot(int)
     def _on_preset_chosen(self, index: int) -> None:
