@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.model_manager import ModelManager
-from app.widgets.elided_label import ElidedLabel
 from app.pages.draw import DrawPage
 from app.settings import open_settings, value
+from app.widgets.elided_label import ElidedLabel
 from app.workers import run_task
 from lenet_core import __version__
 from lenet_core.bundle import DEFAULT_MODEL, SUFFIX

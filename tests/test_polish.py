@@ -71,7 +71,7 @@ def test_pen_width_slider_is_usable_at_the_minimum_size(qtbot, main_window):
     window = main_window
     for width in (window.minimumSizeHint().width(), 801):
         window.resize(width, 526)
-        qtbot.waitUntil(lambda: window.width() <= max(width, window.minimumSizeHint().width()) + 1, timeout=2000)
+        qtbot.waitUntil(lambda width=width: window.width() <= max(width, window.minimumSizeHint().width()) + 1, timeout=2000)
         qtbot.wait(50)
         slider = window.draw_page.width_slider
         assert slider.isVisible() and slider.width() >= 100, (width, slider.width())

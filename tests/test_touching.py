@@ -45,7 +45,7 @@ def test_cut_out_is_the_middle_character(digits):
     alone far more than like either neighbour read alone."""
     rng = np.random.default_rng(1)
     closer = tried = 0
-    for n in range(12):
+    for _ in range(12):
         chosen = [int(i) for i in rng.choice(len(digits), 3, replace=False)]
         line, spans = touching.touching_line([touching._glyph(digits.images[i]) for i in chosen], rng)
         piece = touching.cut_out(line, spans[1])

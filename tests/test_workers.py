@@ -77,7 +77,7 @@ def test_a_tasks_signals_die_on_the_gui_thread_whoever_lets_go_last(qtbot, monke
     task = workers.run_task(sum, (1, 2))
     destroyed_in = _watch_destruction(task.signals)
     thread = next(t for t in threading.enumerate() if t.name == "task-sum")
-    qtbot.waitUntil(lambda: task not in workers._running, timeout=5000)
+    qtbot.waitUntil(lambda: task not in workers._running, timeout=5000)  # noqa: F821 - ruff sees the `del` below; this runs before it
     del task
     linger.set()
     thread.join(10)
