@@ -77,15 +77,15 @@ class Task:
     def run(self) -> None:
         try:
             args = (self.state, *self._args) if self._with_state else self._args
-            value = self._function(*args)
+            signal, outcome = self.signals.result, self._function(*args)
         except BaseException as error:  # noqa: BLE001 - every failure goes to the GUI as a signal
             error.formatted_traceback = traceback.format_exc()  # type: ignore[attr-defined]
-            self._emit(self.signals.error, error)
-        else:
-            self._emit(self.signals.result, value)
-        finally:
-            self.done.set()
-            self._emit(self.signals.finished)
+            signal, outcome = self.signals.error, error
+        # Ended before anyone hears so: a slot of the result (and a window asking "still
+        # running?" as it closes right after) sees the task as done, never a thread about to end.
+        self.done.set()
+        self._emit(signal, outcome)
+        self._emit(self.signals.finished)
 
     @staticmethod
     def _emit(signal, *args) -> None:

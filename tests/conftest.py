@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ def pytest_runtest_teardown(item):
     their wrappers, so that nothing of this test is destroyed later, while the next test's
     worker threads run."""
     result = yield
+    _join_ending_tasks()
     if "PySide6.QtCore" in sys.modules:
         from PySide6.QtCore import QCoreApplication, QEvent
 
@@ -33,6 +36,42 @@ def pytest_runtest_teardown(item):
             QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
     return result
+
+
+def _join_ending_tasks(timeout_s: float = 30.0) -> None:
+    """Wait for this test's background task threads (`app.workers`: one thread per task, named
+    task-…) to end: a page's shutdown waits for its tasks' results, but the thread still sends its
+    last signal and exits after that, and the collection below must not free TensorFlow objects
+    on the GUI thread while a worker is still inside TensorFlow."""
+    deadline = time.monotonic() + timeout_s
+    for thread in threading.enumerate():
+        if thread.name.startswith("task-") and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+# Modal dialogs and file pickers wait for a user; offscreen nobody comes and the whole run would
+# hang (a waitSignal's timeout cannot end a nested modal loop). A test that expects one replaces it
+# with its answer (monkeypatch.setattr on the class, as the tests do); any other one fails the test.
+MODAL = {
+    "QMessageBox": ("question", "warning", "critical", "information", "about", "aboutQt"),
+    "QDialog": ("exec", "exec_"),  # every dialog's, QMessageBox's too
+    "QMenu": ("exec",),
+    "QFileDialog": ("getOpenFileName", "getOpenFileNames", "getSaveFileName", "getExistingDirectory"),
+    "QInputDialog": ("getText", "getItem", "getInt", "getDouble", "getMultiLineText"),
+}
+
+
+@pytest.fixture(autouse=True)
+def no_unanswered_dialogs(monkeypatch):
+    from PySide6 import QtWidgets
+
+    for class_name, methods in MODAL.items():
+        for method in methods:
+            def refuse(*args, _name=f"{class_name}.{method}", **kwargs):
+                texts = [a for a in args if isinstance(a, str)]
+                raise AssertionError(f"{_name} would wait for a user nobody is there to be: {texts}")
+
+            monkeypatch.setattr(getattr(QtWidgets, class_name), method, refuse)
 
 
 @pytest.fixture(autouse=True)

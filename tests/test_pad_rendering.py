@@ -93,12 +93,14 @@ def test_tablet_pressure_changes_the_width(qtbot):
 
 def test_exception_hook_logs_and_shows_a_dialog(qtbot, monkeypatch, private_home):
     import sys
+    import threading
 
     from app import errors
 
     shown = []
     monkeypatch.setattr(errors, "_show_dialog", lambda summary, details, log_path: shown.append((summary, log_path)))
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)  # the hook sets both
     log_path = errors.setup_logging()
     errors.install_exception_hook(log_path)
     try:

@@ -134,3 +134,41 @@ def test_the_gui_thread_collector_runs_a_full_collection_only_when_one_is_due(qt
     finally:
         collector.thresholds = gc.get_threshold()
         collector.timer.start()
+
+
+def test_a_task_has_ended_by_the_time_its_result_or_error_is_heard(qtbot, monkeypatch):
+    """A page that hears a run's result and the window that closes right after ask "still
+    running?" (a close during a run asks the user, in a modal box). The worker may be paused by
+    the scheduler just after it sends the result: the task must already say it has ended."""
+    import time
+
+    from PySide6.QtCore import QObject, Slot
+
+    from app import workers
+
+    emit = workers.Task._emit
+
+    def emit_then_pause(signal, *args) -> None:
+        emit(signal, *args)
+        time.sleep(0.3)  # the worker thread descheduled right after sending
+
+    monkeypatch.setattr(workers.Task, "_emit", staticmethod(emit_then_pause))
+
+    class Listener(QObject):
+        task: workers.Task | None = None
+        heard: list = []
+
+        @Slot(object)
+        def on_outcome(self, outcome) -> None:
+            self.heard.append((type(outcome).__name__, self.task.done.is_set()))
+
+    def fail() -> None:
+        raise ValueError("refused")
+
+    listener = Listener()
+    listener.heard = []
+    for function in (int, fail):
+        listener.task = workers.run_task(function, on_result=listener.on_outcome, on_error=listener.on_outcome)
+        qtbot.waitUntil(lambda: len(listener.heard) == (1 if function is int else 2), timeout=5000)  # noqa: B023 - checked within the loop
+        listener.task.done.wait(5)
+    assert listener.heard == [("int", True), ("ValueError", True)]
