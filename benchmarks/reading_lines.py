@@ -5,7 +5,8 @@ Lines of 6 digits and capitals, each character from a different writer, drawn as
 with round pens of several widths (`tests/line_maker.py`): separated, touching (boxes
 overlapping 4–12 % of a character's width, ink joined), and broken into strokes; from real
 tablet handwriting (UNIPEN, the writers of the "eval" half) and from EMNIST test images;
-plus the synthetic photo lines of `benchmarks/photo_reading.py`. Then the time for an
+plus the synthetic photo lines of `benchmarks/photo_reading.py`, and separated words of digits
+or capitals and codes of both read with the context prior. Then the time for an
 8-character line and for a 400-character page. Prints a table, then a JSON line.
 
     python benchmarks/reading_lines.py [--lines 40] [--tune]
@@ -214,6 +215,10 @@ def main() -> None:
     for n, layout in enumerate(LAYOUTS):
         compare(recognizer, make_lines(emnist, layout, args.lines, 6, 300 + n), f"EMNIST test 6 chars {layout}", results)
     compare(recognizer, photo_lines(args.lines), "photo lines (photo_maker)", results, charset=None)  # all 47 classes
+    # Words, where the context prior has a word to follow (on for the new reader), and codes of both kinds, where it must not hurt.
+    for n, (kind, chars) in enumerate((("digit words", "0123456789"), ("capital words", CLASSES[10:]), ("codes", CLASSES))):
+        glyphs = [glyph for glyph in real if glyph.label in chars]
+        compare(recognizer, make_lines(glyphs, "separated", args.lines, 6, 500 + n), f"real {kind} (context on)", results, context=True)
     eight = make_lines(real, "separated", args.lines // 2, 8, 400) + make_lines(real, "touching", args.lines // 2, 8, 401)
     compare(recognizer, eight, "real 8 chars sep+touching", results)
     old_ms, new_ms, found = page(recognizer, real)

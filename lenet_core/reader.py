@@ -517,6 +517,7 @@ def best_paths(graph: LineGraph, found: Sequence[Candidate], scores: Sequence[Se
 # a look-alike the network is unsure of follows its word, and ink that clearly says otherwise wins.
 EVIDENCE_LIMIT = 3.0
 CONTEXT_ODDS = 0.25
+CLEAR = 0.5  # a character whose best class is this likely (and has no look-alike of the other kind) is clearly a letter or a digit
 # The characters that are told apart by context, not by ink; and every letter with its other case.
 LOOK_ALIKES = ("0Oo", "1Il", "5Ss", "2Zz", "8B", "6Gb", "9gq")
 
@@ -539,8 +540,12 @@ def context_prior(rows: np.ndarray, words: Sequence[int], classes: Sequence[str]
     """Each character's probabilities with a small prior from the other characters of its word:
     among its look-alikes (LOOK_ALIKES, and the two cases of a letter) the ones of the word's kind
     (letters or digits) and case are favoured `1/odds` to 1. Only the look-alikes of the network's
-    best class move; a character's own row never votes for itself; a word of one character keeps
-    its probabilities. Not a dictionary: nothing else about the word is assumed."""
+    best class move, among themselves: what they held together is shared out again, and every
+    other class keeps its probability (a 1 in a word of letters may become I, never the L the
+    network put second). A character's own row never votes for itself; a word of one character
+    keeps its probabilities; so does a code, a word with characters that are clearly letters and
+    others clearly digits (AB12CD: no kind to follow). Not a dictionary: nothing else about the
+    word is assumed."""
     rows = np.asarray(rows, np.float64)
     if len(rows) < 2:
         return rows.astype(np.float32)
@@ -559,13 +564,18 @@ def context_prior(rows: np.ndarray, words: Sequence[int], classes: Sequence[str]
     kind = evidence(letter, digit)  # > 0: reads as a letter
     case = evidence(upper, lower)  # > 0: reads as upper case (only letters whose cases differ vote)
     votes_case = rows[:, upper | lower].sum(1) > 0.5
+    best = rows.argmax(1)
+    # Clearly a letter (or a digit): the best class is likely and has no look-alike of the other kind.
+    unambiguous = ~np.array([(alike[b] & digit).any() and (alike[b] & letter).any() for b in best])
+    sure = unambiguous & (rows[np.arange(len(rows)), best] > CLEAR)
+    clear_letter, clear_digit = sure & letter[best], sure & digit[best]
     adjusted = rows.copy()
     words = np.asarray(words)
     for index in range(len(rows)):
         others = (words == words[index]) & (np.arange(len(rows)) != index)
-        if not others.any():
+        if not others.any() or (clear_letter[others].any() and clear_digit[others].any()):
             continue
-        group = alike[int(np.argmax(rows[index]))]
+        group = alike[best[index]]
         weight = np.ones(len(classes))
         say = kind[others].sum()
         if say > 1.0 and (group & letter).any():
@@ -578,8 +588,9 @@ def context_prior(rows: np.ndarray, words: Sequence[int], classes: Sequence[str]
             weight[group & lower] *= odds
         elif say_case < -1.0 and (group & lower).any():
             weight[group & upper] *= odds
-        row = rows[index] * weight
-        adjusted[index] = row / max(row.sum(), 1e-12)
+        weighted = rows[index, group] * weight[group]
+        if weighted.sum() > 0:
+            adjusted[index, group] = weighted * (rows[index, group].sum() / weighted.sum())
     return adjusted.astype(np.float32)
 
 

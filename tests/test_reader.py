@@ -306,3 +306,17 @@ def test_look_alikes_follow_their_neighbours():
     assert c[int(np.argmax(reader.context_prior(case, [0, 0, 0], c)[2]))] == "d"  # one case per word
     for row in reader.context_prior(word, [0, 0, 0, 0], c):
         assert row.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_look_alikes_share_only_their_own_probability_and_codes_keep_their_reading():
+    c = CLASSES
+    # A 1 in a word of letters: the push goes to its look-alike I, not to the L the network put
+    # second, whose probability stays exactly as it was.
+    word = np.stack([one_hot(c, H=0.95), one_hot(c, E=0.9), one_hot(c, _1=0.5, L=0.3, I=0.15)])
+    adjusted = reader.context_prior(word, [0, 0, 0], c)
+    assert c[int(np.argmax(adjusted[2]))] == "I"
+    assert adjusted[2][c.index("L")] == pytest.approx(word[2][c.index("L")], rel=1e-5)
+    assert adjusted[2].sum() == pytest.approx(1.0, abs=1e-5)
+    # A code: clear letters and a clear digit beside the 1 give no kind to follow; it stays a 1.
+    code = np.stack([one_hot(c, H=0.95), one_hot(c, K=0.9), one_hot(c, _7=0.9), one_hot(c, _1=0.5, L=0.25, I=0.2)])
+    assert np.allclose(reader.context_prior(code, [0, 0, 0, 0], c)[3], code[3])
