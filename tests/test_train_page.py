@@ -427,3 +427,20 @@ def test_an_auto_batch_run_takes_the_probes_batch_and_says_so(qtbot, main_window
     assert "speed: XLA off, batch 256, learning rate ×2 for the batch (measured now" in log, log
     assert "batch 256, lr 0.006" in log, log  # the page's 0.003 is for batch 128
     assert finished.args[0].result.tuning["batch_size"] == 256
+
+
+def test_closing_right_after_a_run_failed_asks_nothing(qtbot, main_window, digits_csv, monkeypatch):
+    """The window closes before the run's last signal is handled: the worker has returned, so
+    there is nothing to stop and no question to ask (offscreen, a modal question would wait forever)."""
+    from app.pages.train import TrainPage
+
+    page, _ = open_train_page(qtbot, main_window, digits_csv)
+    set_up_quick_run(page, epochs=2)
+    monkeypatch.setattr(TrainPage, "_on_ended", lambda self: None)  # the run's `ended`, as if still queued
+    with qtbot.waitSignal(page.run_failed, timeout=60000):
+        page.start_button.click()
+        page.stop_button.click()  # while the data loads
+    qtbot.waitUntil(lambda: not page.run.is_running(), timeout=10000)
+    assert page.is_training()
+    assert main_window.close()
+    assert not main_window.isVisible()

@@ -418,7 +418,11 @@ class SamplesPage(QWidget):
     # --- closing --------------------------------------------------------------------------------
 
     def confirm_close(self) -> bool:
-        if not self.is_adapting():
+        """Asked by the window before it closes; only while the worker really runs (a run or save
+        that has returned, its last signals still on their way, is not asked about)."""
+        running = self.run is not None and self.run.is_running()
+        saving = self._save_task is not None and not self._save_task.done.is_set()
+        if not (running or saving):
             return True
         answer = QMessageBox.question(self, "Adapting", "The model is being adapted to your samples. Stop and quit?")
         if answer != QMessageBox.StandardButton.Yes:
