@@ -81,8 +81,8 @@ class Task:
         except BaseException as error:  # noqa: BLE001 - every failure goes to the GUI as a signal
             error.formatted_traceback = traceback.format_exc()  # type: ignore[attr-defined]
             signal, outcome = self.signals.error, error
-        # Ended before anyone hears so: a slot of the result (and a window asking "still
-        # running?" as it closes right after) sees the task as done, never a thread about to end.
+        # Done before the outcome is sent: whoever hears it (a page, then a window asking "still
+        # running?" as it closes) sees the task as ended, never as a thread about to end.
         self.done.set()
         self._emit(signal, outcome)
         self._emit(self.signals.finished)

@@ -277,7 +277,13 @@ class SamplesPage(QWidget):
     # --- adapt ----------------------------------------------------------------------------------
 
     def is_adapting(self) -> bool:
+        """From Adapt until the save's result has been handled here (the controls follow this)."""
         return self.run is not None and (self.run.is_running() or self._save_task is not None)
+
+    def _worker_running(self) -> bool:
+        """Whether a run or a save is still working (not merely its last signals on their way)."""
+        saving = self._save_task is not None and not self._save_task.done.is_set()
+        return (self.run is not None and self.run.is_running()) or saving
 
     def _base(self) -> bundle.ModelBundle | None:
         """The model to fine-tune: the active one, or the base it was itself adapted from."""
@@ -420,9 +426,7 @@ class SamplesPage(QWidget):
     def confirm_close(self) -> bool:
         """Asked by the window before it closes; only while the worker really runs (a run or save
         that has returned, its last signals still on their way, is not asked about)."""
-        running = self.run is not None and self.run.is_running()
-        saving = self._save_task is not None and not self._save_task.done.is_set()
-        if not (running or saving):
+        if not self._worker_running():
             return True
         answer = QMessageBox.question(self, "Adapting", "The model is being adapted to your samples. Stop and quit?")
         if answer != QMessageBox.StandardButton.Yes:

@@ -381,7 +381,7 @@ class TrainPage(QWidget):
     def confirm_close(self) -> bool:
         """Asked by the window before it closes: a running training is stopped, not cut off.
         A run whose worker has returned (its last signals still on their way) is not asked about."""
-        if not self.is_training() or self.run is None or not self.run.is_running():
+        if self.run is None or not self.run.is_running():
             return True
         answer = QMessageBox.question(
             self, "Training in progress",
