@@ -125,7 +125,10 @@ class Glyph:
 
 def realhand_glyphs(classes: str, part: str = "eval") -> list[Glyph]:
     """UNIPEN characters of `classes`, from the writers of one half ("dev" or "eval", by a hash
-    of the writer id); empty when the data is not there."""
+    of the writer id), or "unseen": the eval writers that the shipped character models never
+    trained on either (`robustness.held_out_writer`, 43 of the 160); empty when the data is not there."""
+    from lenet_core.robustness import held_out_writer
+
     table = REALHAND / "labels.csv"
     if not table.exists():
         return []
@@ -135,7 +138,7 @@ def realhand_glyphs(classes: str, part: str = "eval") -> list[Glyph]:
             if row["label_char"] not in classes:
                 continue
             half = "dev" if zlib.crc32(row["writer"].encode()) % 2 == 0 else "eval"
-            if half != part:
+            if half != part and not (part == "unseen" and half == "eval" and held_out_writer(np.array([row["writer"]]))[0]):
                 continue
             image = cv2.imread(str(REALHAND / row["path"]), cv2.IMREAD_GRAYSCALE)
             if image is None:
