@@ -7,8 +7,10 @@ overlapping 4–12 % of a character's width, ink joined), and broken into stroke
 tablet handwriting (UNIPEN: the writers of the "eval" half that the shipped character models
 never trained on either, 40 writers) and from EMNIST test images;
 plus the synthetic photo lines of `benchmarks/photo_reading.py`, and separated words of digits
-or capitals and codes of both read with the context prior. Then the time for an
-8-character line and for a 400-character page. Prints a table, then a JSON line.
+or capitals and codes of both read with the context prior. For the real lines it also reports
+what the best cuts would read (the candidate covering each drawn character best: the character
+network's ceiling, whatever the search picks). Then the time for an 8-character line and for a
+400-character page. Prints a table, then a JSON line.
 
     python benchmarks/reading_lines.py [--lines 40] [--tune]
 
@@ -105,6 +107,40 @@ def compare(recognizer: Recognizer, lines, name: str, results: dict, charset: st
     o, n = results[name]["old"], results[name]["new"]
     print(f"{name:30s} {o['exact']:7.1%} {n['exact']:7.1%}   {o['char_accuracy']:7.1%} {n['char_accuracy']:7.1%}   "
           f"{o['count_right']:7.1%} {n['count_right']:7.1%}   {o['ms']:6.1f} {n['ms']:6.1f}", flush=True)
+
+
+def ceiling(recognizer: Recognizer, glyphs, layout: str, count: int, seed: int) -> dict:
+    """What the character network allows on the lines `make_lines(glyphs, layout, count, 6, seed)`
+    makes, whatever the search chooses: the share of characters that some candidate covers
+    (overlap ≥ 75 %, as `--fit` labels whole characters), that the covering candidate reads as
+    its class, and the lines where every character does."""
+    from lenet_core import charset
+
+    allowed = charset.mask(CLASSES, recognizer.classes)
+    rng = np.random.default_rng(seed)
+    covered = right = exact = total = 0
+    for _ in range(count):
+        spans: list = []
+        image, truth = draw_line(pick_line(glyphs, 6, rng), layout, rng, spans=spans)
+        made = reader.draft(image, recognizer.probabilities, recognizer.classes, allowed=allowed)
+        found = [(c, row) for cs, rows in zip(made.candidates, made.probabilities) for c, row in zip(cs, rows)]
+        scale = made.part_shape[1] / made.cleaned_shape[1]
+        line_right = True
+        for character, (a, b, _) in zip(truth.replace(" ", ""), spans):
+            best, best_row = 0.75, None
+            for candidate, row in found:
+                x0, x1 = candidate.box[0] * scale, (candidate.box[0] + candidate.box[2]) * scale
+                overlap = (min(x1, b) - max(x0, a)) / (max(x1, b) - min(x0, a))
+                if overlap >= best:
+                    best, best_row = overlap, row
+            good = best_row is not None and recognizer.classes[int(np.argmax(best_row))] == character
+            covered += best_row is not None
+            right += good
+            line_right &= good
+            total += 1
+        exact += line_right
+    return {"covered": round(covered / max(total, 1), 4), "covering_reads_right": round(right / max(total, 1), 4),
+            "lines_all_right": round(exact / max(count, 1), 4)}
 
 
 def page(recognizer: Recognizer, glyphs, seed: int = 9) -> tuple[float, float, int]:
@@ -213,6 +249,10 @@ def main() -> None:
     print(f"{'':30s} {'old':>7s} {'new':>7s}   {'old':>7s} {'new':>7s}   {'old':>7s} {'new':>7s}   {'old':>6s} {'new':>6s}")
     for n, layout in enumerate(LAYOUTS):
         compare(recognizer, make_lines(real, layout, args.lines, 6, 200 + n), f"real 6 chars {layout}", results)
+    print("best cuts, whatever the search picks (real lines above): characters covered / read right there / lines all right")
+    for n, layout in enumerate(LAYOUTS):
+        results[f"real 6 chars {layout} best cuts"] = found = ceiling(recognizer, real, layout, args.lines, 200 + n)
+        print(f"  {layout:10s} {found['covered']:7.1%} {found['covering_reads_right']:7.1%} {found['lines_all_right']:7.1%}", flush=True)
     for n, layout in enumerate(LAYOUTS):
         compare(recognizer, make_lines(emnist, layout, args.lines, 6, 300 + n), f"EMNIST test 6 chars {layout}", results)
     compare(recognizer, photo_lines(args.lines), "photo lines (photo_maker)", results, charset=None)  # all 47 classes
