@@ -18,10 +18,14 @@ log = logging.getLogger("lenet_studio")
 
 def setup_logging() -> Path | None:
     """Log to <user data>/logs/lenet-studio.log; None when the folder cannot be written, and
-    then warnings go to stderr instead (a terminal shows them; a windowed build discards them)."""
+    then warnings go to stderr instead (a terminal shows them; a windowed build discards them).
+    Called again (a test, a second window), it replaces the handler it added before."""
     folder = user_data_dir() / "logs"
     root = logging.getLogger()
     root.setLevel(logging.INFO)
+    for old in [h for h in root.handlers if getattr(h, "lenet_studio", False)]:
+        root.removeHandler(old)
+        old.close()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(folder / "lenet-studio.log", maxBytes=1_000_000, backupCount=2, encoding="utf-8")
@@ -29,9 +33,11 @@ def setup_logging() -> Path | None:
         fallback = logging.StreamHandler(sys.stderr)
         fallback.setLevel(logging.WARNING)
         fallback.setFormatter(logging.Formatter("lenet-studio: %(levelname)s: %(message)s"))
+        fallback.lenet_studio = True
         root.addHandler(fallback)
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.lenet_studio = True
     root.addHandler(handler)
     return folder / "lenet-studio.log"
 

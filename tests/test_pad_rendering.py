@@ -111,3 +111,20 @@ def test_exception_hook_logs_and_shows_a_dialog(qtbot, monkeypatch, private_home
     for handler in __import__("logging").getLogger().handlers:
         handler.flush()
     assert "boom in a slot" in (private_home / "logs" / "lenet-studio.log").read_text()
+
+
+def test_setting_up_logging_again_replaces_its_handler(private_home):
+    import logging
+
+    from app import errors
+
+    before = list(logging.getLogger().handlers)
+    try:
+        errors.setup_logging()
+        errors.setup_logging()
+        added = [h for h in logging.getLogger().handlers if h not in before]
+        assert len(added) == 1 and added[0].baseFilename.endswith("lenet-studio.log")
+    finally:
+        for handler in [h for h in logging.getLogger().handlers if h not in before]:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
