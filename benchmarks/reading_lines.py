@@ -124,13 +124,11 @@ def ceiling(recognizer: Recognizer, glyphs, layout: str, count: int, seed: int) 
         image, truth = draw_line(pick_line(glyphs, 6, rng), layout, rng, spans=spans)
         made = reader.draft(image, recognizer.probabilities, recognizer.classes, allowed=allowed)
         found = [(c, row) for cs, rows in zip(made.candidates, made.probabilities) for c, row in zip(cs, rows)]
-        scale = made.part_shape[1] / made.cleaned_shape[1]
         line_right = True
-        for character, (a, b, _) in zip(truth.replace(" ", ""), spans):
+        for character, span in zip(truth.replace(" ", ""), spans):
             best, best_row = 0.75, None
             for candidate, row in found:
-                x0, x1 = candidate.box[0] * scale, (candidate.box[0] + candidate.box[2]) * scale
-                overlap = (min(x1, b) - max(x0, a)) / (max(x1, b) - min(x0, a))
+                overlap = whole_overlap(made, candidate, [span])
                 if overlap >= best:
                     best, best_row = overlap, row
             good = best_row is not None and recognizer.classes[int(np.argmax(best_row))] == character

@@ -132,17 +132,17 @@ def realhand_glyphs(classes: str, part: str = "eval") -> list[Glyph]:
     table = REALHAND / "labels.csv"
     if not table.exists():
         return []
-    glyphs = []
     with open(table, newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["label_char"] not in classes:
-                continue
-            half = "dev" if zlib.crc32(row["writer"].encode()) % 2 == 0 else "eval"
-            if half != part and not (part == "unseen" and half == "eval" and held_out_writer(np.array([row["writer"]]))[0]):
-                continue
-            image = cv2.imread(str(REALHAND / row["path"]), cv2.IMREAD_GRAYSCALE)
-            if image is None:
-                continue
+        rows = [row for row in csv.DictReader(handle) if row["label_char"] in classes]
+    half = np.array(["dev" if zlib.crc32(row["writer"].encode()) % 2 == 0 else "eval" for row in rows])
+    if part == "unseen":
+        wanted = (half == "eval") & held_out_writer(np.array([row["writer"] for row in rows]))
+    else:
+        wanted = half == part
+    glyphs = []
+    for row in (row for row, keep in zip(rows, wanted) if keep):
+        image = cv2.imread(str(REALHAND / row["path"]), cv2.IMREAD_GRAYSCALE)
+        if image is not None:
             glyphs.append(Glyph(row["label_char"], centre_line(image, white_ink=False), row["writer"]))
     return glyphs
 
