@@ -129,6 +129,8 @@ def realhand_glyphs(classes: str, part: str = "eval") -> list[Glyph]:
     trained on either (`robustness.held_out_writer`, 43 of the 160); empty when the data is not there."""
     from lenet_core.robustness import held_out_writer
 
+    if part not in ("dev", "eval", "unseen"):
+        raise ValueError(f"part must be 'dev', 'eval' or 'unseen', not {part!r}")
     table = REALHAND / "labels.csv"
     if not table.exists():
         return []
