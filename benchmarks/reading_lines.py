@@ -230,6 +230,8 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="fit the reader's whole-character model on the dev writers")
     parser.add_argument("--model", help="model name or .lenet file (default: the active shipped model)")
     args = parser.parse_args()
+    if args.lines < 1:
+        parser.error(f"--lines must be at least 1, not {args.lines}")
     recognizer = Recognizer(args.model)
     if args.fit:
         fit(recognizer, args.lines)
